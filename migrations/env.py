@@ -1,0 +1,63 @@
+"""Alembic environment for soleflip-analytics.
+
+The database URL comes from ``alembic -x url=...``, from the caller
+(soleflip_analytics.upgrade), or from DATABASE_URL. The whole upgrade runs in
+one transaction: it applies completely or not at all.
+"""
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool, text
+
+from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, resolve_url
+
+# How long DDL waits for a lock held by a reader before the deploy gives up,
+# instead of queueing every dashboard query behind it.
+LOCK_TIMEOUT = "30s"
+
+
+def _drop_version_table_if_empty(connection) -> None:
+    """After a downgrade to base, leave no trace of the package behind."""
+    table = f'"{VERSION_TABLE_SCHEMA}"."{VERSION_TABLE}"'
+    exists = connection.execute(
+        text("SELECT to_regclass(:name) IS NOT NULL"), {"name": table}
+    ).scalar_one()
+    if exists and connection.execute(text(f"SELECT NOT EXISTS (SELECT FROM {table})")).scalar_one():
+        connection.execute(text(f"DROP TABLE {table}"))
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        version_table=VERSION_TABLE,
+        version_table_schema=VERSION_TABLE_SCHEMA,
+    )
+    with context.begin_transaction():
+        connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        context.run_migrations()
+        _drop_version_table_if_empty(connection)
+
+
+def run_migrations_online() -> None:
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    x_args = context.get_x_argument(as_dictionary=True)
+    url = resolve_url(x_args.get("url") or config.attributes.get("url"))
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        _run(connection)
+        connection.commit()
+
+
+if context.config.config_file_name is not None:
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
+if context.is_offline_mode():
+    raise SystemExit(
+        "soleflip-analytics migrations check the database before they change it; "
+        "offline (--sql) mode is not supported."
+    )
+run_migrations_online()

@@ -1,0 +1,24 @@
+"""Check the source contract; create the analytics schema and its settings.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+
+from soleflip_analytics.contract import check_source_contract
+from soleflip_analytics.view_migrations import run_schema_file
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    check_source_contract(op.get_bind())
+    run_schema_file("v1.sql")
+
+
+def downgrade() -> None:
+    op.execute("DROP SCHEMA analytics CASCADE")

@@ -1,0 +1,51 @@
+"""Run the packaged migrations from application code or the command line."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import command
+from alembic.config import Config
+
+from soleflip_analytics.paths import migrations_dir
+
+# The shop keeps its own alembic_version; ours has a name of its own.
+VERSION_TABLE = "soleflip_analytics_version"
+VERSION_TABLE_SCHEMA = "public"
+
+
+class DatabaseUrlMissing(RuntimeError):
+    """No database URL was given."""
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL given, else DATABASE_URL; postgres:// is accepted as postgresql://."""
+    url = url or os.environ.get("DATABASE_URL")
+    if not url:
+        raise DatabaseUrlMissing(
+            "No database URL: set DATABASE_URL or pass one "
+            "(alembic -x url=postgresql://user@host/db upgrade head)."
+        )
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic config for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if url is not None:
+        # Kept out of the ini options, where '%' in a password would be interpolated.
+        config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` in one transaction."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    """Revert the migrations down to ``revision`` ("base" removes everything)."""
+    command.downgrade(alembic_config(url), revision)

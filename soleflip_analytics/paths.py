@@ -1,0 +1,28 @@
+"""Where the migrations and SQL files are, in a checkout and in an installed wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    # An installed wheel carries the directories inside the package; a checkout
+    # keeps them at the repository root, beside the package.
+    for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"soleflip_analytics: cannot find its {name}/ directory")
+
+
+def migrations_dir() -> Path:
+    return _data_dir("migrations")
+
+
+def sql_dir() -> Path:
+    return _data_dir("sql")
+
+
+def view_sql_path(view_name: str, version: int) -> Path:
+    return sql_dir() / "views" / view_name / f"v{version}.sql"

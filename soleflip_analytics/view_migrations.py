@@ -1,0 +1,85 @@
+"""The verbs a migration uses: create_view, update_view, drop_view.
+
+A view's SQL lives in ``sql/views/<name>/v<N>.sql``: the CREATE MATERIALIZED
+VIEW, its indexes and its comments, with the view's name unqualified. The verbs
+run that file with ``search_path`` pointing at the analytics schema and keep
+``analytics.managed_views`` (version and refresh tier) in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import op
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from soleflip_analytics.paths import sql_dir, view_sql_path
+
+SCHEMA = "analytics"
+TIERS = ("hourly", "daily", "weekly")
+
+
+def run_sql_file(connection: Connection, path: Path, search_path: str | None = None) -> None:
+    """Execute a file of SQL statements, optionally with a schema to create objects in."""
+    previous = connection.execute(text("SELECT current_setting('search_path')")).scalar_one()
+    if search_path is not None:
+        connection.execute(
+            text("SELECT set_config('search_path', :path, true)"), {"path": search_path}
+        )
+    # exec_driver_sql: the file is sent as written, colons and all.
+    connection.exec_driver_sql(path.read_text())
+    connection.execute(
+        text("SELECT set_config('search_path', :path, true)"), {"path": previous}
+    )
+
+
+def run_schema_file(name: str) -> None:
+    """Run ``sql/schema/<name>`` (the package's bookkeeping objects)."""
+    run_sql_file(op.get_bind(), sql_dir() / "schema" / name)
+
+
+def _build(name: str, version: int) -> None:
+    run_sql_file(op.get_bind(), view_sql_path(name, version), search_path=SCHEMA)
+
+
+def _drop(name: str) -> None:
+    op.execute(f'DROP MATERIALIZED VIEW "{SCHEMA}"."{name}"')
+
+
+def create_view(name: str, version: int, tier: str) -> None:
+    """Create a view from its version file, populated, and register its tier."""
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    _build(name, version)
+    op.get_bind().execute(
+        text(
+            "INSERT INTO analytics.managed_views (view_name, version, tier) "
+            "VALUES (:name, :version, :tier)"
+        ),
+        {"name": name, "version": version, "tier": tier},
+    )
+
+
+def update_view(name: str, version: int, revert_to_version: int) -> None:
+    """Replace a view's deployed version with another; its tier is kept.
+
+    A downgrade calls it with the two versions swapped.
+    """
+    _drop(name)
+    _build(name, version)
+    op.get_bind().execute(
+        text(
+            "UPDATE analytics.managed_views SET version = :version "
+            "WHERE view_name = :name AND version = :previous"
+        ),
+        {"name": name, "version": version, "previous": revert_to_version},
+    )
+
+
+def drop_view(name: str) -> None:
+    """Drop a view and its registration."""
+    _drop(name)
+    op.get_bind().execute(
+        text("DELETE FROM analytics.managed_views WHERE view_name = :name"), {"name": name}
+    )

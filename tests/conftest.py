@@ -1,0 +1,127 @@
+"""Throwaway PostgreSQL for the tests, started by pytest-postgresql.
+
+One server per test session, with pg_cron preloaded. Each test that needs a
+database gets a fresh one. When the tests run as root (CI does), the server runs
+as the unprivileged ``postgres`` user, because initdb refuses root.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import port_for
+import pytest
+from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from soleflip_analytics import upgrade
+from soleflip_analytics.paths import sql_dir
+
+SERVER_USER = "postgres"  # the unprivileged OS account that runs the server as root
+CRON_DATABASE = "cron_tests"
+
+
+def _pg_bindir() -> Path:
+    if os.environ.get("PG_BINDIR"):
+        return Path(os.environ["PG_BINDIR"])
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return Path(on_path).parent
+    return Path(subprocess.check_output(["pg_config", "--bindir"], text=True).strip())
+
+
+def _pg_ctl(workdir: Path) -> str:
+    """pg_ctl, wrapped to run as the unprivileged user when we are root."""
+    pg_ctl = _pg_bindir() / "pg_ctl"
+    if os.geteuid() != 0:
+        return str(pg_ctl)
+    wrapper = workdir / "pg_ctl"
+    wrapper.write_text(f'#!/bin/sh\nexec runuser -u {SERVER_USER} -- "{pg_ctl}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgreSQLExecutor]:
+    workdir = Path(tempfile.mkdtemp(prefix="soleflip-analytics-pg-"))
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(SERVER_USER)
+        os.chown(workdir, account.pw_uid, account.pw_gid)
+    executor = PostgreSQLExecutor(
+        executable=_pg_ctl(workdir),
+        host="127.0.0.1",
+        port=port_for.select_random(),
+        datadir=str(workdir / "data"),
+        unixsocketdir=str(workdir),
+        logfile=str(workdir / "server.log"),
+        startparams="-w",
+        dbname="postgres",
+        postgres_options=(
+            "-c shared_preload_libraries=pg_cron "
+            f"-c cron.database_name={CRON_DATABASE} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        ),
+    )
+    executor.start()
+    try:
+        yield executor
+    finally:
+        executor.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def make_database(pg_server: PostgreSQLExecutor) -> Iterator[Callable[..., str]]:
+    """Create fresh databases for one test: ``make_database(contract=True) -> url``."""
+    janitors: list[DatabaseJanitor] = []
+
+    def make(contract: bool = True, name: str | None = None) -> str:
+        janitor = DatabaseJanitor(
+            user=pg_server.user,
+            host=pg_server.host,
+            port=pg_server.port,
+            dbname=name or f"test_{os.getpid()}_{next(_database_numbers)}",
+        )
+        janitor.init()
+        janitors.append(janitor)
+        if contract:
+            janitor.load(sql_dir() / "source_contract.sql")
+        return (
+            f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{janitor.dbname}"
+        )
+
+    yield make
+    for janitor in janitors:
+        janitor.drop()
+
+
+@pytest.fixture
+def source_url(make_database: Callable[..., str]) -> str:
+    """A fresh database holding the source contract, empty."""
+    return make_database()
+
+
+@pytest.fixture
+def source_engine(source_url: str) -> Iterator[Engine]:
+    engine = create_engine(source_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def migrated_engine(source_url: str, source_engine: Engine) -> Engine:
+    """A fresh database with the source contract and every migration applied."""
+    upgrade(source_url)
+    return source_engine
