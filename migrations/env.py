@@ -9,6 +9,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import Connection
 
 from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, resolve_url
 
@@ -17,7 +18,7 @@ from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, resol
 LOCK_TIMEOUT = "30s"
 
 
-def _drop_version_table_if_empty(connection) -> None:
+def _drop_version_table_if_empty(connection: Connection) -> None:
     """After a downgrade to base, leave no trace of the package behind."""
     table = f'"{VERSION_TABLE_SCHEMA}"."{VERSION_TABLE}"'
     exists = connection.execute(
@@ -27,7 +28,7 @@ def _drop_version_table_if_empty(connection) -> None:
         connection.execute(text(f"DROP TABLE {table}"))
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         version_table=VERSION_TABLE,
@@ -41,14 +42,16 @@ def _run(connection) -> None:
 
 def run_migrations_online() -> None:
     config = context.config
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    # A caller (such as pytest-alembic) may hand over its own Connection or Engine.
+    connectable = config.attributes.get("connection")
+    if isinstance(connectable, Connection):
+        _run(connectable)
         return
-    x_args = context.get_x_argument(as_dictionary=True)
-    url = resolve_url(x_args.get("url") or config.attributes.get("url"))
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
+    if connectable is None:
+        x_args = context.get_x_argument(as_dictionary=True)
+        url = resolve_url(x_args.get("url") or config.attributes.get("url"))
+        connectable = create_engine(url, poolclass=pool.NullPool)
+    with connectable.connect() as connection:
         _run(connection)
         connection.commit()
 

@@ -19,15 +19,19 @@ class DatabaseUrlMissing(RuntimeError):
 
 
 def resolve_url(url: str | None) -> str:
-    """The URL given, else DATABASE_URL; postgres:// is accepted as postgresql://."""
+    """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
+
+    postgres:// (as some hosting services write it) is accepted too.
+    """
     url = url or os.environ.get("DATABASE_URL")
     if not url:
         raise DatabaseUrlMissing(
             "No database URL: set DATABASE_URL or pass one "
             "(alembic -x url=postgresql://user@host/db upgrade head)."
         )
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare):]
     return url
 
 
