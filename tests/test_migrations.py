@@ -260,3 +260,12 @@ def test_migrations_run_from_an_installed_wheel(
         cwd=tmp_path, check=True,
     )
     assert managed_views(source_engine) == []
+
+
+def test_the_settings_row_cannot_be_deleted(migrated_engine: Engine) -> None:
+    for statement in ("DELETE FROM analytics.settings", "TRUNCATE analytics.settings"):
+        with pytest.raises(Exception, match="must keep its one row"):
+            with migrated_engine.begin() as connection:
+                connection.execute(text(statement))
+    with migrated_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM analytics.settings")).scalar() == 1

@@ -24,6 +24,16 @@ CREATE TABLE analytics.settings (
                         CHECK (analytics.is_time_zone(business_time_zone))
 );
 INSERT INTO analytics.settings DEFAULT VALUES;
+
+-- The views join this row; without it they would refresh empty.
+CREATE FUNCTION analytics.keep_settings_row() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    RAISE EXCEPTION 'analytics.settings must keep its one row: UPDATE it instead of deleting it';
+END
+$$;
+CREATE TRIGGER keep_settings_row BEFORE DELETE OR TRUNCATE ON analytics.settings
+    FOR EACH STATEMENT EXECUTE FUNCTION analytics.keep_settings_row();
 COMMENT ON TABLE analytics.settings IS
     'One row of package settings. Every view reads it at refresh time.';
 COMMENT ON COLUMN analytics.settings.business_time_zone IS
