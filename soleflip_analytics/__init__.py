@@ -1,6 +1,41 @@
 """soleflip-analytics: the analytics views Metabase reads, and the tools that keep them fresh."""
 
+from soleflip_analytics.catalog import UnknownTableError, UnknownViewError
 from soleflip_analytics.contract import SourceContractError
+from soleflip_analytics.db import NotInstalledError
 from soleflip_analytics.deploy import downgrade, upgrade
+from soleflip_analytics.events import (
+    RefreshCoordinator,
+    close_events,
+    coordinator_for,
+    sync_on_inventory_event,
+    sync_on_order_event,
+)
+from soleflip_analytics.health import HealthProblem, HealthReport, acheck_health, check_health
+from soleflip_analytics.refresh import RefreshResult, arefresh_views, refresh_views
+from soleflip_analytics.status import IndexStatus, ViewStatus, aview_status, view_status
 
-__all__ = ["SourceContractError", "downgrade", "upgrade"]
+__all__ = [
+    "HealthProblem",
+    "HealthReport",
+    "IndexStatus",
+    "NotInstalledError",
+    "RefreshCoordinator",
+    "RefreshResult",
+    "SourceContractError",
+    "UnknownTableError",
+    "UnknownViewError",
+    "ViewStatus",
+    "acheck_health",
+    "arefresh_views",
+    "aview_status",
+    "check_health",
+    "close_events",
+    "coordinator_for",
+    "downgrade",
+    "refresh_views",
+    "sync_on_inventory_event",
+    "sync_on_order_event",
+    "upgrade",
+    "view_status",
+]

@@ -3,11 +3,14 @@
 A view's SQL lives in ``sql/views/<name>/v<N>.sql``: the CREATE MATERIALIZED
 VIEW, its indexes and its comments, with the view's name unqualified. The verbs
 run that file with ``search_path`` pointing at the analytics schema and keep
-``analytics.managed_views`` (version and refresh tier) in step.
+``analytics.managed_views`` (version and refresh tier) in step. Once change
+tracking is installed (revision 0009), they also put it on any table a new view
+version reads.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import op
@@ -19,6 +22,8 @@ from soleflip_analytics.paths import sql_dir, view_sql_path
 SCHEMA = "analytics"
 TIERS = ("hourly", "daily", "weekly")
 
+logger = logging.getLogger(__name__)
+
 
 def run_sql_file(connection: Connection, path: Path, search_path: str | None = None) -> None:
     """Execute a file of SQL statements, optionally with a schema to create objects in."""
@@ -27,8 +32,13 @@ def run_sql_file(connection: Connection, path: Path, search_path: str | None = N
         connection.execute(
             text("SELECT set_config('search_path', :path, true)"), {"path": search_path}
         )
-    # exec_driver_sql: the file is sent as written, colons and all.
-    connection.exec_driver_sql(path.read_text())
+    # Straight to the driver's cursor, without parameters: the file is sent as
+    # written, colons and percent signs (format('%I', ...)) and all.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(path.read_text())
+    finally:
+        cursor.close()
     connection.execute(
         text("SELECT set_config('search_path', :path, true)"), {"path": previous}
     )
@@ -39,8 +49,30 @@ def run_schema_file(name: str) -> None:
     run_sql_file(op.get_bind(), sql_dir() / "schema" / name)
 
 
+def track_source_tables() -> None:
+    """Put the change-tracking trigger on every table the views read that lacks it.
+
+    Tables the deploying role does not own are left alone and reported; views
+    reading them count as always stale, so stale-only refreshes stay correct,
+    only less selective.
+    """
+    bind = op.get_bind()
+    installed = bind.execute(
+        text("SELECT to_regprocedure('analytics.track_source_tables()') IS NOT NULL")
+    ).scalar_one()
+    if not installed:
+        return
+    for table in bind.execute(text("SELECT analytics.track_source_tables()")).scalars():
+        logger.warning(
+            "changes to %s are not tracked (the deploying role does not own it, or its trigger "
+            "soleflip_analytics_track_changes is disabled): views reading it always count as stale",
+            table,
+        )
+
+
 def _build(name: str, version: int) -> None:
     run_sql_file(op.get_bind(), view_sql_path(name, version), search_path=SCHEMA)
+    track_source_tables()
 
 
 def _drop(name: str) -> None:

@@ -1,0 +1,21 @@
+"""Refresh log, change tracking on the source tables, refresh routines, freshness view.
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+from soleflip_analytics.view_migrations import run_schema_file, track_source_tables
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_schema_file("refresh_v1.sql")
+    track_source_tables()
+
+
+def downgrade() -> None:
+    run_schema_file("refresh_v1_down.sql")

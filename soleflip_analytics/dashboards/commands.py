@@ -1,0 +1,151 @@
+"""``soleflip-analytics dashboards``: export the templates' payloads, push them into Metabase,
+or preview them as a static HTML page drawn from the live views."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import click
+from sqlalchemy import create_engine, pool
+from sqlalchemy.exc import DBAPIError
+
+from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
+from soleflip_analytics.dashboards.export import export
+from soleflip_analytics.dashboards.payloads import METABASE_VERSION
+from soleflip_analytics.dashboards.preview import write_preview
+from soleflip_analytics.dashboards.push import COLLECTION_NAME, push
+from soleflip_analytics.dashboards.templates import DASHBOARDS
+from soleflip_analytics.dashboards.validate import TemplateError
+from soleflip_analytics.db import NotInstalledError
+from soleflip_analytics.deploy import resolve_url
+
+
+@click.group("dashboards")
+def dashboards() -> None:
+    """Metabase dashboard templates (Executive, Product Analytics, Platform Performance,
+    Inventory Management) over the analytics views."""
+
+
+@dashboards.command("export")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("metabase-dashboards"),
+    show_default=True,
+    help="Directory to write the payloads into.",
+)
+@click.option(
+    "--database-id",
+    type=click.IntRange(min=1),
+    help="Metabase id of the database holding the analytics views (else import.sh sets it).",
+)
+def export_command(out: Path, database_id: int | None) -> None:
+    """Write each dashboard's REST API payloads (cards, dashboard, placements) as JSON."""
+    try:
+        written = export(out, database_id)
+    except TemplateError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Wrote {len(written)} files for {len(DASHBOARDS)} dashboards to {out} "
+        f"(Metabase {METABASE_VERSION} API)."
+    )
+    database = database_id or "DATABASE_ID"
+    click.echo(f"Import them: MB_URL=... MB_API_KEY=... sh {out / 'import.sh'} {database}")
+
+
+@dashboards.command("push")
+@click.option("--metabase-url", required=True, envvar="METABASE_URL", show_envvar=True)
+@click.option("--api-key", envvar="METABASE_API_KEY", show_envvar=True, help="A Metabase API key.")
+@click.option(
+    "--username", envvar="METABASE_USERNAME", show_envvar=True, help="Login (with --password)."
+)
+@click.option("--password", envvar="METABASE_PASSWORD", show_envvar=True)
+@click.option(
+    "--database",
+    help="Name of the Metabase database holding the analytics views "
+    "(default: the only PostgreSQL database that is not a sample).",
+)
+@click.option(
+    "--collection",
+    default=COLLECTION_NAME,
+    show_default=True,
+    help="Top-level collection that holds the templates' cards and dashboards.",
+)
+@click.option(
+    "--sync-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for Metabase's schema sync to find the views.",
+)
+def push_command(
+    metabase_url: str,
+    api_key: str | None,
+    username: str | None,
+    password: str | None,
+    database: str | None,
+    collection: str,
+    sync_timeout: float,
+) -> None:
+    """Create or update the templates' collection, cards and dashboards in a Metabase,
+    and the views' descriptions in its data model. Running it again changes nothing."""
+    by_key = bool(api_key) and not (username or password)
+    by_login = not api_key and bool(username and password)
+    if not (by_key or by_login):
+        raise click.UsageError("Give either --api-key, or --username and --password.")
+    if api_key:
+        connect = partial(MetabaseClient.with_api_key, metabase_url, api_key)
+    else:
+        connect = partial(MetabaseClient.login, metabase_url, username, password)
+    try:
+        result = push(connect, database, collection, sync_timeout)
+    except (MetabaseError, TemplateError) as error:
+        raise click.ClickException(str(error)) from error
+    for action in result.actions:
+        click.echo(action)
+    described = result.data_model
+    click.echo(
+        f"Data model: wrote {len(described.written)} descriptions, kept "
+        f"{len(described.kept)} already set."
+    )
+    for view in described.missing:
+        click.echo(f"Warning: Metabase has not synced {view} yet; push again later.", err=True)
+    click.echo(f"{result.changes} changes.")
+
+
+@dashboards.command("preview")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("dashboards-preview.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+@click.option(
+    "--dashboard",
+    "slugs",
+    multiple=True,
+    type=click.Choice([dashboard.slug for dashboard in DASHBOARDS], case_sensitive=False),
+    help="Only this dashboard (repeatable; default: all four).",
+)
+@click.option(
+    "--database-url",
+    required=True,
+    envvar="DATABASE_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="postgresql://user:password@host:port/dbname of the database holding the views.",
+)
+def preview_command(out: Path, slugs: tuple[str, ...], database_url: str) -> None:
+    """Run every card against the live views (filters at their defaults) and write one
+    self-contained HTML page of the dashboards, which opens offline, without Metabase."""
+    selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
+    engine = create_engine(resolve_url(database_url), poolclass=pool.NullPool)
+    try:
+        written = write_preview(engine, out, selected)
+    except (DBAPIError, NotInstalledError) as error:
+        raise click.ClickException(str(error).splitlines()[0]) from error
+    finally:
+        engine.dispose()
+    click.echo(f"Wrote the dashboards preview to {written}")

@@ -1,0 +1,187 @@
+"""A static HTML preview of the dashboards, drawn from the live views: ``write_preview``.
+
+Every card's query runs as Metabase would run it with the dashboard filters
+left empty (``sql_template.render``), against the views as they are now. The
+page lays the cards out on the dashboards' 24-column grid and draws the charts
+with plotly.js, which the page carries inline: it opens offline, without
+Metabase or a network.
+
+A card whose query fails shows the error in its place, as in Metabase, and
+the failure is logged as a warning; the other cards are drawn as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from plotly.offline import get_plotlyjs
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from soleflip_analytics.dashboards.charts import CHART_DISPLAYS, figure
+from soleflip_analytics.dashboards.model import GRID_COLUMNS, Card, Dashboard
+from soleflip_analytics.dashboards.payloads import template_tags
+from soleflip_analytics.dashboards.sql_template import render
+from soleflip_analytics.dashboards.templates import DASHBOARDS
+from soleflip_analytics.dashboards.visualization import column_decimals
+from soleflip_analytics.db import Bind, connect
+from soleflip_analytics.status import view_status
+
+PAGE_TEMPLATE = Path(__file__).resolve().parent / "preview.html.j2"
+
+# Rows of a card's result the page holds at most; a note says when there were more.
+TABLE_ROW_LIMIT = 500
+
+_VIEW_NAME = re.compile(r"\banalytics\.(\w+)")
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardResult:
+    """A card's query result at the filters' defaults, or the error it failed with."""
+
+    card: Card
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    more_rows: bool  # the query returned more than TABLE_ROW_LIMIT rows
+    error: str | None = None
+
+
+def write_preview(
+    bind: Bind, out_path: Path | str, dashboards: Sequence[Dashboard] | None = None
+) -> Path:
+    """Write the preview of ``dashboards`` (default: all four) to ``out_path``; return its path.
+
+    ``bind`` is an Engine, a Connection without an open transaction, or a database URL.
+    """
+    out_path = Path(out_path)
+    html = render_preview(bind, DASHBOARDS if dashboards is None else dashboards)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(html, encoding="utf-8")
+    return out_path
+
+
+def render_preview(bind: Bind, dashboards: Sequence[Dashboard]) -> str:
+    """The preview page of ``dashboards``, as HTML text."""
+    with connect(bind) as connection:
+        refreshed = last_refreshes(connection)
+        results = {
+            dashboard.slug: [run_card(connection, card) for card in dashboard.cards]
+            for dashboard in dashboards
+        }
+    for dashboard in dashboards:
+        for result in results[dashboard.slug]:
+            if result.error:
+                logger.warning("%s / %s: %s", dashboard.name, result.card.name, result.error)
+    environment = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    environment.filters["timestamp"] = _format_timestamp
+    page = environment.from_string(PAGE_TEMPLATE.read_text(encoding="utf-8"))
+    return page.render(
+        dashboards=[
+            {
+                "dashboard": dashboard,
+                "views": {
+                    view: refreshed[view]
+                    for card in dashboard.cards
+                    for view in views_read(card, refreshed)
+                },
+                "cards": [_card_view(result) for result in results[dashboard.slug]],
+            }
+            for dashboard in dashboards
+        ],
+        generated_at=datetime.now(timezone.utc),
+        grid_columns=GRID_COLUMNS,
+        table_row_limit=TABLE_ROW_LIMIT,
+        plotly_js=get_plotlyjs(),
+    )
+
+
+def last_refreshes(connection: Connection) -> dict[str, datetime | None]:
+    """Each view's last successful refresh (None: none on record), from view_status()."""
+    return {
+        status.name: status.last_refreshed_at
+        for status in view_status(connection, exact_counts=False)
+    }
+
+
+def views_read(card: Card, views: Container[str]) -> list[str]:
+    """The views among ``views`` that the card's query reads, in order of appearance."""
+    return list(dict.fromkeys(name for name in _VIEW_NAME.findall(card.sql) if name in views))
+
+
+def run_card(connection: Connection, card: Card) -> CardResult:
+    """Run the card's query with every filter at its default, in a transaction of its own."""
+    query = render(card.sql, template_tags(card), {})
+    try:
+        with connection.begin():
+            result = connection.execute(text(query.sql), query.params)
+            rows = [tuple(row) for row in result.fetchmany(TABLE_ROW_LIMIT + 1)]
+            columns = list(result.keys())
+    except DBAPIError as error:
+        first_line = str(error.orig).strip().split("\n", 1)[0]
+        return CardResult(card, [], [], more_rows=False, error=first_line)
+    return CardResult(card, columns, rows[:TABLE_ROW_LIMIT], more_rows=len(rows) > TABLE_ROW_LIMIT)
+
+
+def format_value(value: object, decimals: int | None = None) -> str:
+    """A result value as Metabase shows it: thousands separated, at most 2 decimals
+    unless the card fixes ``decimals``; dates in ISO form; NULL as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal):
+        if decimals is not None:
+            return f"{value:,.{decimals}f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, datetime):
+        return _format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _format_timestamp(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _card_view(result: CardResult) -> dict[str, Any]:
+    """What the page template needs to draw one card."""
+    card = result.card
+    settings = card.visualization
+    view: dict[str, Any] = {"card": card, "result": result, "kind": card.display}
+    if result.error or not result.rows:
+        return view
+    if card.display == "scalar":
+        column = settings["scalar.field"]
+        value = result.rows[0][result.columns.index(column)]
+        view["scalar"] = format_value(value, column_decimals(settings, column)) or "–"
+    elif card.display == "table":
+        shown = [column["name"] for column in settings["table.columns"] if column["enabled"]]
+        indexes = [result.columns.index(column) for column in shown]
+        view["header"] = shown
+        view["body"] = [
+            [
+                (format_value(row[i], column_decimals(settings, result.columns[i])),
+                 isinstance(row[i], int | float | Decimal))
+                for i in indexes
+            ]
+            for row in result.rows
+        ]
+    elif card.display in CHART_DISPLAYS:
+        view["figure"] = figure(card.display, settings, result.columns, result.rows).to_json()
+    else:
+        raise ValueError(f"{card.name}: cannot draw a {card.display!r} card")
+    return view

@@ -1,0 +1,121 @@
+"""What the library's functions accept as a database: an Engine, a Connection or a URL.
+
+The async variants also accept SQLAlchemy's AsyncEngine and AsyncConnection and
+never block the event loop: on those they run through ``run_sync`` (every
+statement is awaited on the async driver), on anything else in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import Connection, Engine
+
+from soleflip_analytics.deploy import resolve_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+Bind: TypeAlias = Engine | Connection | str
+AsyncBind: TypeAlias = "AsyncEngine | AsyncConnection | Engine | Connection | str"
+T = TypeVar("T")
+
+
+def _async_classes() -> tuple[type, type] | None:
+    """(AsyncEngine, AsyncConnection), or None where SQLAlchemy's asyncio is not installed."""
+    try:
+        from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    except ImportError:  # no greenlet: then nobody can have an AsyncEngine either
+        return None
+    return AsyncEngine, AsyncConnection
+
+
+class NotInstalledError(RuntimeError):
+    """The database lacks the package's objects (the migrations were not applied)."""
+
+
+@contextmanager
+def connect(bind: Bind) -> Iterator[Connection]:
+    """A connection with no transaction open, on which the caller begins its own."""
+    if isinstance(bind, Connection):
+        if bind.in_transaction():
+            raise ValueError(
+                "soleflip_analytics runs each step in a transaction of its own, but the "
+                "connection it was given has one open: commit or roll it back first, or pass "
+                "the Engine instead."
+            )
+        yield _transactional(bind)
+    elif isinstance(bind, Engine):
+        with bind.connect() as connection:
+            yield _transactional(connection)
+    elif isinstance(bind, str):
+        engine = create_engine(resolve_url(bind), poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+    else:
+        raise TypeError(
+            f"expected a SQLAlchemy Engine or Connection or a database URL, not "
+            f"{type(bind).__name__} (for an AsyncEngine use the a… variant, e.g. arefresh_views)"
+        )
+
+
+def _transactional(connection: Connection) -> Connection:
+    if getattr(connection.connection.dbapi_connection, "autocommit", False):
+        raise ValueError(
+            "soleflip_analytics needs real transactions (for its per-view timeouts and "
+            "locks), but the connection it was given is in AUTOCOMMIT mode: pass an Engine "
+            "or a connection without isolation_level='AUTOCOMMIT'."
+        )
+    return connection
+
+
+def sync_engine(bind: Engine | str | AsyncEngine) -> Engine:
+    """A synchronous Engine for a background thread: the Engine itself, or a new one."""
+    if isinstance(bind, Engine):
+        return bind
+    if isinstance(bind, str):
+        return create_engine(resolve_url(bind))
+    async_classes = _async_classes()
+    if async_classes and isinstance(bind, async_classes[0]):
+        # The same database through psycopg2 (a dependency of this package).
+        return create_engine(bind.url.set(drivername="postgresql+psycopg2"))
+    raise TypeError(
+        f"expected a SQLAlchemy Engine, AsyncEngine or a database URL, not {type(bind).__name__}"
+        " (a Connection cannot be shared with a background thread)"
+    )
+
+
+async def run_async(function: Callable[..., T], bind: AsyncBind, *args: object,
+                    **kwargs: object) -> T:
+    """Run ``function(sync_bind, *args, **kwargs)`` without blocking the event loop."""
+    async_engine, async_connection = _async_classes() or ((), ())
+    if isinstance(bind, async_engine):
+        async with bind.connect() as connection:
+            return await connection.run_sync(function, *args, **kwargs)
+    if isinstance(bind, async_connection):
+        return await bind.run_sync(function, *args, **kwargs)
+    return await asyncio.to_thread(function, bind, *args, **kwargs)
+
+
+def require_installed(connection: Connection) -> None:
+    """Raise NotInstalledError unless the refresh objects (revision 0009) exist."""
+    installed = connection.execute(
+        text(
+            "SELECT to_regprocedure("
+            "'analytics.refresh_view(text, boolean, text, boolean, boolean)') IS NOT NULL"
+        )
+    ).scalar_one()
+    connection.rollback()
+    if not installed:
+        raise NotInstalledError(
+            "This database lacks soleflip-analytics' refresh objects "
+            "(analytics.refresh_view, analytics.refresh_log): apply the migrations first, "
+            "with soleflip_analytics.upgrade(url) or `alembic -x url=... upgrade head`."
+        )

@@ -1,0 +1,170 @@
+"""Are the views fit to be read? ``check_health()`` lists each problem in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import exists, select, table, text
+from sqlalchemy.engine import Connection
+
+from soleflip_analytics.db import (
+    AsyncBind,
+    Bind,
+    NotInstalledError,
+    connect,
+    require_installed,
+    run_async,
+)
+from soleflip_analytics.status import ViewStatus, read_view_status
+
+# How old a view's data may get, by refresh tier: the schedule's period plus slack.
+DEFAULT_MAX_AGE: Mapping[str, timedelta] = {
+    "hourly": timedelta(hours=2),
+    "daily": timedelta(hours=26),
+    "weekly": timedelta(days=8),
+}
+
+
+@dataclass(frozen=True)
+class HealthProblem:
+    view: str | None
+    check: str
+    """not_installed, missing, not_populated, empty, never_refreshed, too_old or refresh_failed."""
+    message: str
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    checked_at: datetime
+    views: tuple[str, ...]
+    problems: tuple[HealthProblem, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.healthy:
+            return f"healthy: {len(self.views)} views checked"
+        lines = [f"{len(self.problems)} problem(s) in {len(self.views)} views:"]
+        lines += [f"- {problem.message}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+_SOURCES = text(
+    "SELECT DISTINCT source_schema, source_name FROM analytics.view_sources "
+    "WHERE view_name = :view ORDER BY 1, 2"
+)
+
+
+def check_health(
+    bind: Bind,
+    *,
+    max_age: Mapping[str, timedelta] | None = None,
+    expected_views: Iterable[str] | None = None,
+) -> HealthReport:
+    """Check every expected view (by default those the migrations registered).
+
+    Each must exist and be populated; must not be empty while its source tables
+    hold rows that changed since its last refresh; must not be older than its
+    tier allows (``max_age``, keyed by tier or view name, over DEFAULT_MAX_AGE);
+    and its latest refresh must not have failed.
+    """
+    limits = {**DEFAULT_MAX_AGE, **(max_age or {})}
+    checked_at = datetime.now(timezone.utc)
+    with connect(bind) as connection:
+        try:
+            require_installed(connection)
+        except NotInstalledError as error:
+            return HealthReport(checked_at, (), (HealthProblem(None, "not_installed", str(error)),))
+        with connection.begin():
+            statuses = {status.name: status for status in read_view_status(connection, False)}
+            expected = (
+                sorted(expected_views) if expected_views is not None
+                else sorted(name for name, status in statuses.items() if status.tier is not None)
+            )
+            problems = [
+                problem
+                for name in expected
+                for problem in _check_view(connection, name, statuses.get(name), limits)
+            ]
+    return HealthReport(checked_at, tuple(expected), tuple(problems))
+
+
+async def acheck_health(
+    bind: AsyncBind,
+    *,
+    max_age: Mapping[str, timedelta] | None = None,
+    expected_views: Iterable[str] | None = None,
+) -> HealthReport:
+    """check_health() for asyncio code, without blocking the event loop."""
+    return await run_async(check_health, bind, max_age=max_age, expected_views=expected_views)
+
+
+def _check_view(
+    connection: Connection, name: str, status: ViewStatus | None,
+    limits: Mapping[str, timedelta],
+) -> list[HealthProblem]:
+    view = f"analytics.{name}"
+    if status is None or not status.exists:
+        return [HealthProblem(
+            name, "missing",
+            f"{view} does not exist. Apply the migrations (alembic upgrade head); if they are "
+            "applied, someone dropped it: downgrade and upgrade its migration to rebuild it.",
+        )]
+    problems = []
+    if not status.populated:
+        problems.append(HealthProblem(
+            name, "not_populated",
+            f"{view} is not populated, so every query on it fails. Refresh it: "
+            f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+        ))
+    elif status.stale and not _has_rows(connection, "analytics", name):
+        sources = connection.execute(_SOURCES, {"view": name}).all()
+        if sources and all(_has_rows(connection, *source) for source in sources):
+            problems.append(HealthProblem(
+                name, "empty",
+                f"{view} is empty although its sources ("
+                + ", ".join(f"{schema}.{table_name}" for schema, table_name in sources)
+                + ") hold rows that changed since its last successful refresh. Refresh it: "
+                f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+            ))
+    limit = limits.get(name, limits.get(status.tier or ""))
+    if status.data_as_of is None:
+        problems.append(HealthProblem(
+            name, "never_refreshed",
+            f"{view} has no successful refresh on record. Check that its refresh schedule "
+            f"({status.tier or 'none'}) runs, or refresh it by hand: "
+            f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+        ))
+    elif limit is not None and status.age is not None and status.age > limit:
+        problems.append(HealthProblem(
+            name, "too_old",
+            f"{view} shows data as of {status.data_as_of:%Y-%m-%d %H:%M:%S %Z}, "
+            f"{_words(status.age)} ago; its {status.tier or 'configured'} schedule allows "
+            f"{_words(limit)}. Check that the refresh schedule runs and look for errors in "
+            "analytics.refresh_log.",
+        ))
+    if status.last_attempt_status == "failed":
+        problems.append(HealthProblem(
+            name, "refresh_failed",
+            f"The latest refresh of {view} failed at "
+            f"{status.last_error_at:%Y-%m-%d %H:%M:%S %Z}: {status.last_error}. The view "
+            "still shows its previous data. See analytics.refresh_log (column detail) for "
+            "the hint, fix the cause and refresh it again.",
+        ))
+    return problems
+
+
+def _has_rows(connection: Connection, schema: str, name: str) -> bool:
+    return connection.execute(select(exists().select_from(table(name, schema=schema)))).scalar_one()
+
+
+def _words(interval: timedelta) -> str:
+    minutes = int(interval.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{minutes} min"]
+    return " ".join(parts)

@@ -1,0 +1,344 @@
+"""A throwaway PostgreSQL server, started from the server binaries on this machine.
+
+    with LocalServer(database="soleflip") as server:
+        engine = create_engine(server.url)
+
+The server lives in a fresh temporary directory, listens on a free port of
+127.0.0.1 only, asks for a password over TCP (generated unless given) and is
+stopped and deleted when the block ends, also on Ctrl-C. ``keep()`` leaves it
+running instead; ``stop_command()`` says how to stop it by hand.
+
+The binaries come from $PG_BINDIR, from ``pg_ctl`` on PATH, from
+``pg_config --bindir``, or from Debian's /usr/lib/postgresql/<major>/bin.
+pg_cron is preloaded when its library is installed beside the server. When run
+as root the server runs as the unprivileged ``postgres`` user, because
+PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import URL, create_engine
+
+SUPERUSER = "postgres"
+SERVER_OS_USER = "postgres"  # who runs the server when we are root
+
+# Throwaway data needs no crash safety; these make loads and refreshes faster.
+FAST_SETTINGS: Mapping[str, str] = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_wal_size": "4GB",
+}
+
+_DEBIAN_BINDIRS = "/usr/lib/postgresql/*/bin"
+
+
+class LocalServerError(RuntimeError):
+    """The throwaway server could not be found, started or stopped."""
+
+
+def find_bindir() -> Path:
+    """The directory holding initdb, pg_ctl and postgres."""
+    candidates: list[Path] = []
+    if os.environ.get("PG_BINDIR"):
+        candidates.append(Path(os.environ["PG_BINDIR"]))
+    pg_ctl = shutil.which("pg_ctl")
+    if pg_ctl:
+        candidates.append(Path(pg_ctl).resolve().parent)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            candidates.append(Path(_output([pg_config, "--bindir"])))
+    candidates.extend(
+        sorted(Path("/").glob(_DEBIAN_BINDIRS.lstrip("/")), key=_major_version, reverse=True)
+    )
+    for candidate in candidates:
+        if all((candidate / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            return candidate
+    raise LocalServerError(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install the "
+        "PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
+        "postgresql@15), or put its bin directory on PATH or in PG_BINDIR."
+    )
+
+
+def _major_version(bindir: Path) -> int:
+    name = bindir.parent.name
+    return int(name) if name.isdigit() else 0
+
+
+def _output(command: list[str]) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def find_pg_cron(bindir: Path) -> bool:
+    """Whether pg_cron's library is installed for the server in ``bindir``."""
+    libdirs = [bindir.parent / "lib"]
+    pg_config = bindir / "pg_config"
+    if pg_config.is_file():
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            libdirs.append(Path(_output([str(pg_config), "--pkglibdir"])))
+    return any((libdir / "pg_cron.so").is_file() for libdir in libdirs)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _conf_value(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Let a cleanup finish although Ctrl-C is pressed again or SIGTERM arrives."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class LocalServer:
+    """A PostgreSQL server in a temporary directory, for demos, tests and benchmarks."""
+
+    def __init__(
+        self,
+        database: str = "postgres",
+        *,
+        password: str | None = None,
+        settings: Mapping[str, str] | None = None,
+        bindir: Path | None = None,
+        pg_cron: bool | None = None,
+    ) -> None:
+        """``database`` is created at start (and is where pg_cron runs its jobs).
+
+        ``settings`` add to or override FAST_SETTINGS. ``pg_cron`` None means
+        "preload it when it is installed".
+        """
+        self.database = database
+        self.password = password or secrets.token_urlsafe(16)
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.user = SUPERUSER
+        self.bindir = bindir or find_bindir()
+        self.pg_cron = find_pg_cron(self.bindir) if pg_cron is None else pg_cron
+        self.settings = {**FAST_SETTINGS, **(settings or {})}
+        self.workdir: Path | None = None
+        self._kept = False
+
+    # -- where it is -------------------------------------------------------
+
+    @property
+    def datadir(self) -> Path:
+        if self.workdir is None:
+            raise LocalServerError("the server has not been started")
+        return self.workdir / "data"
+
+    @property
+    def logfile(self) -> Path:
+        return self.datadir.parent / "server.log"
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of ``database``, password included."""
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        return URL.create(
+            "postgresql",
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=database,
+        ).render_as_string(hide_password=False)
+
+    def version(self) -> str:
+        """What ``postgres --version`` says, e.g. 'postgres (PostgreSQL) 15.8'."""
+        return _output([str(self.bindir / "postgres"), "--version"])
+
+    # -- life cycle --------------------------------------------------------
+
+    def start(self) -> LocalServer:
+        """initdb into a new temporary directory, start the server, create ``database``."""
+        if self.workdir is not None:
+            raise LocalServerError("the server was started already")
+        self.workdir = Path(tempfile.mkdtemp(prefix="soleflip-pg-"))
+        try:
+            self._give_to_server_user(self.workdir)
+            self._initdb()
+            self._start_on_a_free_port()
+            self._create_database()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory (nothing happens after keep())."""
+        if self.workdir is None or self._kept:
+            return
+        with _interrupts_deferred():
+            if (self.datadir / "postmaster.pid").exists():
+                subprocess.run(
+                    self._as_server_user(
+                        [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
+                         "-w", "stop"]
+                    ),
+                    capture_output=True,
+                    check=False,
+                )
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir = None
+
+    def keep(self) -> None:
+        """Leave the server running when the ``with`` block ends."""
+        self._kept = True
+
+    def stop_command(self) -> str:
+        """A shell command that stops the server and deletes its directory."""
+        stop = shlex.join(
+            self._as_server_user(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"]
+            )
+        )
+        return f"{stop} && rm -rf {shlex.quote(str(self.datadir.parent))}"
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- steps -------------------------------------------------------------
+
+    def _as_server_user(self, command: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return command
+        return ["runuser", "-u", SERVER_OS_USER, "--", *command]
+
+    def _give_to_server_user(self, path: Path) -> None:
+        if os.geteuid() != 0:
+            return
+        try:
+            account = pwd.getpwnam(SERVER_OS_USER)
+        except KeyError:
+            raise LocalServerError(
+                "PostgreSQL refuses to run as root, and there is no "
+                f"'{SERVER_OS_USER}' user to run it as: run this as a normal user."
+            ) from None
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+    def _run(self, command: list[str], what: str) -> None:
+        result = subprocess.run(
+            self._as_server_user(command), capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip()
+            raise LocalServerError(f"{what} failed: {detail}")
+
+    def _initdb(self) -> None:
+        assert self.workdir is not None
+        pwfile = self.workdir / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        self._give_to_server_user(pwfile)
+        try:
+            self._run(
+                [
+                    str(self.bindir / "initdb"),
+                    "-D", str(self.datadir),
+                    "-U", self.user,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ],
+                "initdb",
+            )
+        finally:
+            pwfile.unlink()
+
+    def _write_settings(self) -> None:
+        assert self.workdir is not None
+        settings = {
+            **self.settings,
+            "listen_addresses": self.host,
+            "port": str(self.port),
+            "unix_socket_directories": str(self.workdir),
+        }
+        if self.pg_cron:
+            settings["shared_preload_libraries"] = "pg_cron"
+            settings["cron.database_name"] = self.database
+        lines = [f"{name} = {_conf_value(value)}" for name, value in settings.items()]
+        # Written to the file that ALTER SYSTEM owns: later lines win there.
+        with (self.datadir / "postgresql.auto.conf").open("a") as conf:
+            conf.write("\n".join(lines) + "\n")
+
+    def _start_on_a_free_port(self, attempts: int = 3) -> None:
+        for attempt in range(attempts):
+            self.port = free_port()
+            self._write_settings()
+            try:
+                self._run(
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D", str(self.datadir),
+                        "-l", str(self.logfile),
+                        "-w", "-t", "60",
+                        "start",
+                    ],
+                    "starting PostgreSQL",
+                )
+                return
+            except LocalServerError as error:
+                port_taken = "could not bind" in self._log_tail()
+                if not port_taken or attempt == attempts - 1:
+                    raise LocalServerError(f"{error}\n{self._log_tail()}") from None
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.logfile.read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _create_database(self) -> None:
+        if self.database == "postgres":
+            return
+        engine = create_engine(self.url_for("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                name = connection.dialect.identifier_preparer.quote(self.database)
+                connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        finally:
+            engine.dispose()

@@ -1,0 +1,243 @@
+"""Refreshing the views: ``refresh_views()`` and its awaitable twin ``arefresh_views()``.
+
+Each view is refreshed by the SQL function ``analytics.refresh_view`` (the same
+code pg_cron and the CLI run), in a transaction of its own with a lock timeout
+and a statement timeout. That function takes the view's advisory lock, picks a
+concurrent or plain refresh, counts the rows and writes the refresh log; an
+error inside it is logged there and leaves the view's previous rows in place.
+An error that escapes it (a lost connection, say) is logged from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from soleflip_analytics.catalog import select_views
+from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
+
+# Statuses of a refresh, as in analytics.refresh_log.status.
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"  # another refresh of the view was running, and took the request over
+UP_TO_DATE = "up_to_date"  # only_stale, and no source changed since the last refresh
+
+_HELD_THE_LOCK = (SUCCEEDED, UP_TO_DATE)
+
+_SET_TIMEOUTS = text(
+    "SELECT clock_timestamp(), "
+    "set_config('lock_timeout', :lock_timeout, true), "
+    "set_config('statement_timeout', :statement_timeout, true)"
+)
+_REFRESH_VIEW = text(
+    "SELECT * FROM analytics.refresh_view(:view, :concurrent, :triggered_by, :only_stale, :wait)"
+)
+_REQUEST = text("SELECT analytics.request_refresh(:view)")
+_HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
+_LOG_FAILURE = text(
+    "SELECT * FROM analytics.log_refresh(:view, :triggered_by, 'failed', NULL, "
+    "coalesce(CAST(:started AS timestamptz), clock_timestamp()), NULL, :error, :detail, NULL)"
+)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What became of one refresh of one view (one row of analytics.refresh_log)."""
+
+    view: str
+    status: str
+    """succeeded, failed, skipped (a refresh of the view was running and took the
+    request over) or up_to_date (only_stale, and no source changed)."""
+    method: str | None
+    """concurrently or plain; None when nothing was refreshed."""
+    started_at: datetime
+    finished_at: datetime
+    duration: timedelta
+    row_count: int | None
+    """Rows in the view after a successful refresh (exact)."""
+    error: str | None
+    detail: str | None
+    """Why a refresh was plain, skipped or up to date; SQLSTATE and a hint for a failure."""
+    triggered_by: str
+    log_id: int | None
+
+    @property
+    def ok(self) -> bool:
+        """False only for a failed refresh."""
+        return self.status != FAILED
+
+    @classmethod
+    def from_log(cls, row: Mapping[str, Any]) -> RefreshResult:
+        return cls(
+            view=row["view_name"],
+            status=row["status"],
+            method=row["method"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            duration=row["duration"],
+            row_count=row["row_count"],
+            error=row["error"],
+            detail=row["detail"],
+            triggered_by=row["triggered_by"],
+            log_id=row["id"],
+        )
+
+
+@dataclass(frozen=True)
+class _Options:
+    concurrent: bool
+    triggered_by: str
+    lock_timeout: str
+    statement_timeout: str
+
+
+def _milliseconds(name: str, seconds: float) -> str:
+    if not seconds > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {seconds!r}")
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def refresh_views(
+    bind: Bind,
+    views: str | Iterable[str] | None = None,
+    *,
+    concurrently: bool = True,
+    tier: str | None = None,
+    affected_by: str | Iterable[str] | None = None,
+    only_stale: bool = False,
+    wait: bool = True,
+    lock_timeout: float = 5.0,
+    statement_timeout: float = 600.0,
+    triggered_by: str = "manual",
+) -> list[RefreshResult]:
+    """Refresh materialized views of schema analytics, each in its own transaction.
+
+    Without filters every view is refreshed; ``views``, ``tier`` ("hourly",
+    "daily", "weekly") and ``affected_by`` (table names such as
+    "transactions.orders": the views reading them, directly or through other
+    views) narrow the selection, which is refreshed in dependency order. An
+    unknown view name raises UnknownViewError before anything is refreshed.
+
+    ``concurrently``: refresh concurrently whenever the view is populated and has
+    a unique index that allows it (readers are never blocked); False forces plain
+    refreshes. ``only_stale``: skip views none of whose sources changed since
+    their last successful refresh. ``wait``: when another refresh of a view is
+    running, wait for it (True) or skip (False); a skip records a request, and
+    the running refresher refreshes once more when the request came after its
+    snapshot. ``lock_timeout`` and ``statement_timeout`` (seconds) bound each
+    view's refresh; waiting for a running refresh of the same view counts
+    against the statement timeout only. ``triggered_by`` is written to the log
+    (manual, event, cron, cli, …).
+
+    A failing view does not stop the others and keeps its previous rows. The
+    result has one entry per refresh, in order: a view appears twice when it
+    was refreshed once more for a request that arrived while it ran.
+    """
+    options = _Options(
+        concurrent=concurrently,
+        triggered_by=triggered_by,
+        lock_timeout=_milliseconds("lock_timeout", lock_timeout),
+        statement_timeout=_milliseconds("statement_timeout", statement_timeout),
+    )
+    with connect(bind) as connection:
+        require_installed(connection)
+        with connection.begin():
+            targets = select_views(connection, views, tier, affected_by)
+        results: list[RefreshResult] = []
+        for view in targets:
+            results.append(_attempt(connection, view, options, only_stale=only_stale, wait=wait))
+            # A request that arrived while this refresh ran came after its
+            # snapshot (the refresh deleted the ones it saw): refresh once more.
+            while results[-1].status in _HELD_THE_LOCK and _has_request(connection, view):
+                results.append(_attempt(connection, view, options, only_stale=True, wait=False))
+        return results
+
+
+async def arefresh_views(
+    bind: AsyncBind,
+    views: str | Iterable[str] | None = None,
+    *,
+    concurrently: bool = True,
+    tier: str | None = None,
+    affected_by: str | Iterable[str] | None = None,
+    only_stale: bool = False,
+    wait: bool = True,
+    lock_timeout: float = 5.0,
+    statement_timeout: float = 600.0,
+    triggered_by: str = "manual",
+) -> list[RefreshResult]:
+    """refresh_views() for asyncio code: awaits without blocking the event loop.
+
+    ``bind`` may be an AsyncEngine or AsyncConnection (statements are awaited on
+    its async driver) or anything refresh_views() takes (run in a worker thread).
+    """
+    return await run_async(
+        refresh_views, bind, views, concurrently=concurrently, tier=tier,
+        affected_by=affected_by, only_stale=only_stale, wait=wait, lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout, triggered_by=triggered_by,
+    )
+
+
+def _attempt(
+    connection: Connection, view: str, options: _Options, *, only_stale: bool, wait: bool
+) -> RefreshResult:
+    if not wait:
+        # Committed before the lock is tried: a refresher holding the lock then
+        # finds it when it checks for requests after its commit.
+        with connection.begin():
+            connection.execute(_REQUEST, {"view": view})
+    started: datetime | None = None
+    try:
+        with connection.begin():
+            started = connection.execute(
+                _SET_TIMEOUTS,
+                {"lock_timeout": options.lock_timeout,
+                 "statement_timeout": options.statement_timeout},
+            ).scalar_one()
+            row = connection.execute(
+                _REFRESH_VIEW,
+                {"view": view, "concurrent": options.concurrent,
+                 "triggered_by": options.triggered_by, "only_stale": only_stale, "wait": wait},
+            ).mappings().one()
+    except DBAPIError as error:
+        return _log_failure(connection, view, options.triggered_by, started, error)
+    return RefreshResult.from_log(row)
+
+
+def _has_request(connection: Connection, view: str) -> bool:
+    with connection.begin():
+        return bool(connection.execute(_HAS_REQUEST, {"view": view}).scalar_one())
+
+
+def _log_failure(
+    connection: Connection, view: str, triggered_by: str, started: datetime | None,
+    error: DBAPIError,
+) -> RefreshResult:
+    """Log an error that escaped analytics.refresh_view; its transaction was rolled back."""
+    message = str(error.orig or error).strip()
+    detail = (
+        "the refresh's transaction failed outside the refresh routine (lost connection, "
+        "terminated session or server shutdown); the view keeps its previous rows"
+    )
+    try:
+        with connection.begin():
+            row = connection.execute(
+                _LOG_FAILURE,
+                {"view": view, "triggered_by": triggered_by, "started": started,
+                 "error": message, "detail": detail},
+            ).mappings().one()
+        return RefreshResult.from_log(row)
+    except DBAPIError as log_error:
+        now = datetime.now(timezone.utc)
+        return RefreshResult(
+            view=view, status=FAILED, method=None, started_at=started or now, finished_at=now,
+            duration=now - (started or now), row_count=None, error=message,
+            detail=f"{detail}; it could not be logged either: {str(log_error.orig).strip()}",
+            triggered_by=triggered_by, log_id=None,
+        )

@@ -1,0 +1,604 @@
+-- Refresh bookkeeping: the refresh log, change tracking on the source tables,
+-- refresh requests of callers that skipped, the per-view refresh routine that
+-- the library, the CLI and pg_cron all call, and the freshness view for
+-- dashboards.
+--
+-- Every function pins search_path = pg_catalog, pg_temp and names its objects
+-- schema-qualified, so that it can be made SECURITY DEFINER for a
+-- least-privilege refresher role without change (the procedure cannot pin it,
+-- since it commits; its names are qualified all the same).
+
+-- ---------------------------------------------------------------------------
+-- Settings and tables.
+
+CREATE TABLE analytics.refresh_settings (
+    singleton                boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    log_retention            interval NOT NULL DEFAULT '90 days'
+                             CHECK (log_retention >= interval '0'),
+    log_max_entries_per_view integer NOT NULL DEFAULT 10000
+                             CHECK (log_max_entries_per_view > 0)
+);
+INSERT INTO analytics.refresh_settings DEFAULT VALUES;
+COMMENT ON TABLE analytics.refresh_settings IS
+    'One row of refresh settings: how much of analytics.refresh_log is kept.';
+COMMENT ON COLUMN analytics.refresh_settings.log_retention IS
+    'Log entries older than this are deleted (each view''s latest successful refresh is always kept).';
+COMMENT ON COLUMN analytics.refresh_settings.log_max_entries_per_view IS
+    'At most this many log entries are kept per view, the newest (plus its latest successful refresh).';
+
+CREATE TABLE analytics.refresh_log (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    view_name     text NOT NULL,
+    triggered_by  text NOT NULL CHECK (triggered_by ~ '^[a-z][a-z0-9_]*$'),
+    status        text NOT NULL CHECK (status IN ('succeeded', 'failed', 'skipped', 'up_to_date')),
+    method        text CHECK (method IN ('concurrently', 'plain')),
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz NOT NULL,
+    duration      interval GENERATED ALWAYS AS (finished_at - started_at) STORED,
+    row_count     bigint,
+    error         text,
+    detail        text,
+    snapshot      pg_snapshot,
+    refresh_xid   xid8,
+    backend_pid   integer NOT NULL DEFAULT pg_backend_pid(),
+    database_user name NOT NULL DEFAULT session_user,
+    CHECK (status <> 'succeeded'
+           OR (snapshot IS NOT NULL AND refresh_xid IS NOT NULL AND row_count IS NOT NULL
+               AND method IS NOT NULL)),
+    CHECK (status <> 'failed' OR error IS NOT NULL)
+);
+CREATE INDEX refresh_log_view ON analytics.refresh_log (view_name, id);
+CREATE INDEX refresh_log_view_success ON analytics.refresh_log (view_name, id)
+    WHERE status = 'succeeded';
+CREATE INDEX refresh_log_finished ON analytics.refresh_log (finished_at);
+COMMENT ON TABLE analytics.refresh_log IS
+    'Every refresh of a view in schema analytics, whoever started it, successful or not. Pruned by analytics.refresh_settings.';
+COMMENT ON COLUMN analytics.refresh_log.view_name IS 'Materialized view in schema analytics.';
+COMMENT ON COLUMN analytics.refresh_log.triggered_by IS
+    'Who asked: manual (a direct call), event (the application after a write), cron (pg_cron), cli, …';
+COMMENT ON COLUMN analytics.refresh_log.status IS
+    'succeeded; failed (the view kept its previous rows); skipped (a refresh of the view was already running and took over the request); up_to_date (only stale views were asked for and no source changed).';
+COMMENT ON COLUMN analytics.refresh_log.method IS
+    'concurrently (readers never blocked) or plain (first population, or no unique index allows concurrent refresh).';
+COMMENT ON COLUMN analytics.refresh_log.started_at IS
+    'When the refresh started, after any wait for another refresh of the same view. The data is as of this moment.';
+COMMENT ON COLUMN analytics.refresh_log.finished_at IS 'When the refresh ended.';
+COMMENT ON COLUMN analytics.refresh_log.duration IS 'finished_at - started_at.';
+COMMENT ON COLUMN analytics.refresh_log.row_count IS 'Rows in the view after a successful refresh (exact).';
+COMMENT ON COLUMN analytics.refresh_log.error IS 'Error message of a failed refresh.';
+COMMENT ON COLUMN analytics.refresh_log.detail IS
+    'Why a refresh was plain, skipped or up to date; SQLSTATE and a hint for a failure.';
+COMMENT ON COLUMN analytics.refresh_log.snapshot IS
+    'Transaction snapshot taken at the start of a successful refresh: a source change whose transaction it does not see makes the view stale.';
+COMMENT ON COLUMN analytics.refresh_log.refresh_xid IS
+    'Transaction of a successful refresh: a view built on this one that did not see it is stale.';
+COMMENT ON COLUMN analytics.refresh_log.backend_pid IS 'Server process that ran the refresh.';
+COMMENT ON COLUMN analytics.refresh_log.database_user IS 'Database user of the session that ran the refresh.';
+
+-- One row per (source table, server process): the last transaction of that
+-- process that wrote the table. Each process only ever touches its own rows,
+-- so writers never wait for each other here.
+CREATE TABLE analytics.source_changes (
+    table_oid    oid NOT NULL,
+    backend_pid  integer NOT NULL,
+    last_xid     xid8 NOT NULL,
+    PRIMARY KEY (table_oid, backend_pid)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE analytics.source_changes IS
+    'Change tracking for stale-only refreshes: the last transaction of each server process that wrote each source table. Written by trigger soleflip_analytics_track_changes.';
+COMMENT ON COLUMN analytics.source_changes.table_oid IS 'Source table that was written.';
+COMMENT ON COLUMN analytics.source_changes.backend_pid IS 'Server process that wrote it.';
+COMMENT ON COLUMN analytics.source_changes.last_xid IS 'Its latest transaction that wrote it.';
+
+CREATE TABLE analytics.refresh_requests (
+    view_name    text PRIMARY KEY,
+    request_xid  xid8 NOT NULL,
+    requested_at timestamptz NOT NULL
+);
+COMMENT ON TABLE analytics.refresh_requests IS
+    'Refreshes asked for by callers that did not wait for a running refresh of the same view. A refresh whose snapshot sees a request fulfils it; a request made after the running refresh started makes that refresher refresh once more.';
+COMMENT ON COLUMN analytics.refresh_requests.view_name IS 'Materialized view in schema analytics.';
+COMMENT ON COLUMN analytics.refresh_requests.request_xid IS 'Transaction that recorded the latest request.';
+COMMENT ON COLUMN analytics.refresh_requests.requested_at IS 'When the latest request was made.';
+
+-- ---------------------------------------------------------------------------
+-- What each view reads, from the dependency catalog.
+
+CREATE FUNCTION analytics.is_tracked(relation oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN c.relkind = 'm' THEN n.nspname = 'analytics'
+                WHEN c.relkind IN ('r', 'p') THEN
+                    EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                            WHERE t.tgrelid = c.oid
+                              AND t.tgname = 'soleflip_analytics_track_changes'
+                              AND t.tgenabled <> 'D')
+                ELSE false
+           END
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = relation
+$$;
+COMMENT ON FUNCTION analytics.is_tracked(oid) IS
+    'True when changes to the relation are recorded: a table with an enabled trigger soleflip_analytics_track_changes (in analytics.source_changes), or a materialized view of schema analytics (its refreshes, in analytics.refresh_log).';
+
+CREATE VIEW analytics.view_sources AS
+WITH RECURSIVE reads (view_oid, source_oid) AS (
+    SELECT mv.oid, d.refobjid
+    FROM pg_catalog.pg_class mv
+    JOIN pg_catalog.pg_namespace n ON n.oid = mv.relnamespace
+    JOIN pg_catalog.pg_rewrite rw ON rw.ev_class = mv.oid
+    JOIN pg_catalog.pg_depend d
+      ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> mv.oid
+    WHERE mv.relkind = 'm' AND n.nspname = 'analytics'
+  UNION
+    -- through plain views to what they read
+    SELECT r.view_oid, d.refobjid
+    FROM reads r
+    JOIN pg_catalog.pg_class v ON v.oid = r.source_oid AND v.relkind = 'v'
+    JOIN pg_catalog.pg_rewrite rw ON rw.ev_class = v.oid
+    JOIN pg_catalog.pg_depend d
+      ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> v.oid
+)
+SELECT mv.relname::text                          AS view_name,
+       r.view_oid,
+       r.source_oid,
+       sn.nspname::text                          AS source_schema,
+       s.relname::text                           AS source_name,
+       s.relkind                                 AS source_kind,
+       analytics.is_tracked(s.oid)               AS tracked
+FROM reads r
+JOIN pg_catalog.pg_class mv ON mv.oid = r.view_oid
+JOIN pg_catalog.pg_class s ON s.oid = r.source_oid
+JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+WHERE s.relkind IN ('r', 'p', 'f', 'm');
+COMMENT ON VIEW analytics.view_sources IS
+    'The tables and materialized views each materialized view in schema analytics reads, directly or through plain views, from the dependency catalog (pg_depend).';
+COMMENT ON COLUMN analytics.view_sources.view_name IS 'Materialized view in schema analytics.';
+COMMENT ON COLUMN analytics.view_sources.view_oid IS 'Its oid.';
+COMMENT ON COLUMN analytics.view_sources.source_oid IS 'Oid of a table or materialized view it reads.';
+COMMENT ON COLUMN analytics.view_sources.source_schema IS 'Schema of that source.';
+COMMENT ON COLUMN analytics.view_sources.source_name IS 'Name of that source.';
+COMMENT ON COLUMN analytics.view_sources.source_kind IS 'r table, p partitioned table, f foreign table, m materialized view.';
+COMMENT ON COLUMN analytics.view_sources.tracked IS
+    'Whether changes to the source are tracked; an untracked source makes the view always count as stale.';
+
+CREATE VIEW analytics.refresh_order AS
+WITH RECURSIVE levels (view_oid, level) AS (
+    SELECT c.oid, 0
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'm' AND n.nspname = 'analytics'
+  UNION
+    SELECT s.view_oid, l.level + 1
+    FROM levels l
+    JOIN analytics.view_sources s ON s.source_oid = l.view_oid
+)
+SELECT c.relname::text AS view_name, max(l.level) AS level
+FROM levels l
+JOIN pg_catalog.pg_class c ON c.oid = l.view_oid
+GROUP BY c.relname;
+COMMENT ON VIEW analytics.refresh_order IS
+    'Materialized views of schema analytics with their dependency level: refresh by ascending level, so that a view built on another view is refreshed after it.';
+COMMENT ON COLUMN analytics.refresh_order.view_name IS 'Materialized view in schema analytics.';
+COMMENT ON COLUMN analytics.refresh_order.level IS
+    '0 for a view that reads only tables; otherwise one more than the highest level of the views it reads.';
+
+CREATE FUNCTION analytics.matview_oid(view_name text) RETURNS oid
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found oid;
+BEGIN
+    SELECT c.oid INTO found
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND c.relname = matview_oid.view_name;
+    IF found IS NULL THEN
+        RAISE EXCEPTION 'analytics.% is not a materialized view', pg_catalog.quote_ident(view_name)
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Known views: ' || coalesce(
+                      (SELECT pg_catalog.string_agg(m.matviewname::text, ', ' ORDER BY m.matviewname)
+                       FROM pg_catalog.pg_matviews m WHERE m.schemaname = 'analytics'), 'none');
+    END IF;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION analytics.matview_oid(text) IS
+    'Oid of a materialized view of schema analytics, by name; an error listing the known views otherwise.';
+
+CREATE FUNCTION analytics.allows_concurrent_refresh(index_oid oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT i.indisunique AND i.indisvalid AND i.indimmediate
+           AND i.indpred IS NULL AND i.indexprs IS NULL
+    FROM pg_catalog.pg_index i
+    WHERE i.indexrelid = index_oid
+$$;
+COMMENT ON FUNCTION analytics.allows_concurrent_refresh(oid) IS
+    'True for a valid unique index on plain columns without WHERE: what REFRESH MATERIALIZED VIEW CONCURRENTLY needs.';
+
+-- ---------------------------------------------------------------------------
+-- Change tracking.
+
+-- SECURITY DEFINER: the shop's writers need no privileges on schema analytics.
+-- Each server process upserts only its own row: writers never wait for each other.
+CREATE FUNCTION analytics.track_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO analytics.source_changes AS c (table_oid, backend_pid, last_xid)
+    VALUES (TG_RELID, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id())
+    ON CONFLICT (table_oid, backend_pid) DO UPDATE SET last_xid = excluded.last_xid
+    WHERE c.last_xid <> excluded.last_xid;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION analytics.track_changes() IS
+    'Statement trigger of soleflip-analytics on the tables its views read: records the writing transaction for stale-only refreshes.';
+
+CREATE FUNCTION analytics.track_source_tables() RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source record;
+BEGIN
+    FOR source IN
+        SELECT DISTINCT s.source_oid, s.source_schema, s.source_name
+        FROM analytics.view_sources s
+        WHERE s.source_kind IN ('r', 'p') AND NOT s.tracked
+        ORDER BY s.source_schema, s.source_name
+    LOOP
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                   WHERE t.tgrelid = source.source_oid
+                     AND t.tgname = 'soleflip_analytics_track_changes') THEN
+            -- present but disabled: someone turned it off on purpose
+            RETURN NEXT pg_catalog.format('%I.%I', source.source_schema, source.source_name);
+        -- Ownership, not only the TRIGGER privilege: the downgrade must be able
+        -- to drop the trigger again.
+        ELSIF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                      WHERE c.oid = source.source_oid), 'USAGE') THEN
+            EXECUTE pg_catalog.format(
+                'CREATE TRIGGER soleflip_analytics_track_changes '
+                'AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I.%I '
+                'FOR EACH STATEMENT EXECUTE FUNCTION analytics.track_changes()',
+                source.source_schema, source.source_name);
+        ELSE
+            RAISE WARNING 'soleflip-analytics cannot track changes to %.%: the deploying role does not own it',
+                source.source_schema, source.source_name
+                USING HINT = 'Views reading it count as always stale. Run the migrations as a member of the table''s owner role and upgrade again.';
+            RETURN NEXT pg_catalog.format('%I.%I', source.source_schema, source.source_name);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.track_source_tables() IS
+    'Put trigger soleflip_analytics_track_changes on every table a view of schema analytics reads and that lacks it; returns the tables left untracked (not owned by the current role, or the trigger disabled).';
+
+CREATE FUNCTION analytics.view_is_stale(view_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH last_success AS (
+        SELECT l.snapshot
+        FROM analytics.refresh_log l
+        WHERE l.view_name = view_is_stale.view_name AND l.status = 'succeeded'
+        ORDER BY l.id DESC
+        LIMIT 1
+    )
+    SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_matviews m
+                       WHERE m.schemaname = 'analytics' AND m.matviewname = view_is_stale.view_name
+                         AND m.ispopulated)
+        OR NOT EXISTS (SELECT FROM last_success)
+        OR EXISTS (SELECT FROM analytics.view_sources s
+                   WHERE s.view_name = view_is_stale.view_name AND NOT s.tracked)
+        OR EXISTS (SELECT FROM analytics.view_sources s
+                   JOIN analytics.source_changes c ON c.table_oid = s.source_oid
+                   CROSS JOIN last_success
+                   WHERE s.view_name = view_is_stale.view_name
+                     AND NOT pg_catalog.pg_visible_in_snapshot(c.last_xid, last_success.snapshot))
+        OR EXISTS (SELECT FROM analytics.view_sources s
+                   CROSS JOIN last_success
+                   CROSS JOIN LATERAL (
+                       SELECT l.refresh_xid FROM analytics.refresh_log l
+                       WHERE l.view_name = s.source_name AND l.status = 'succeeded'
+                       ORDER BY l.id DESC LIMIT 1) source_refresh
+                   WHERE s.view_name = view_is_stale.view_name
+                     AND s.source_kind = 'm' AND s.source_schema = 'analytics'
+                     AND NOT pg_catalog.pg_visible_in_snapshot(source_refresh.refresh_xid,
+                                                               last_success.snapshot))
+$$;
+COMMENT ON FUNCTION analytics.view_is_stale(text) IS
+    'True when the view is not populated, has no successful refresh on record, reads an untracked source, or a source table was written (a source view refreshed) by a transaction its last successful refresh did not see.';
+
+-- ---------------------------------------------------------------------------
+-- The log.
+
+CREATE FUNCTION analytics.prune_refresh_bookkeeping(view_name text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    -- Log entries of the view past the retention period or beyond its newest
+    -- N; never its latest success, which staleness and "data as of" rest on.
+    DELETE FROM analytics.refresh_log l
+    WHERE l.view_name = prune_refresh_bookkeeping.view_name
+      AND (l.finished_at < pg_catalog.now() - (SELECT s.log_retention
+                                               FROM analytics.refresh_settings s)
+           OR l.id <= (SELECT k.id FROM analytics.refresh_log k
+                       WHERE k.view_name = prune_refresh_bookkeeping.view_name
+                       ORDER BY k.id DESC
+                       OFFSET (SELECT s.log_max_entries_per_view
+                               FROM analytics.refresh_settings s)
+                       LIMIT 1))
+      AND l.id <> coalesce((SELECT max(k.id) FROM analytics.refresh_log k
+                            WHERE k.view_name = prune_refresh_bookkeeping.view_name
+                              AND k.status = 'succeeded'), 0);
+
+    -- Entries of views that no longer exist, past the retention period.
+    DELETE FROM analytics.refresh_log l
+    WHERE l.finished_at < pg_catalog.now() - (SELECT s.log_retention
+                                              FROM analytics.refresh_settings s)
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_matviews m
+                      WHERE m.schemaname = 'analytics' AND m.matviewname = l.view_name);
+
+    -- Change records of server processes that have ended, once the latest
+    -- successful refresh of every view saw them: they can no longer make any
+    -- view stale (later refreshes take later snapshots).
+    DELETE FROM analytics.source_changes c
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid = c.backend_pid)
+      AND NOT EXISTS (
+          SELECT FROM pg_catalog.pg_matviews m
+          WHERE m.schemaname = 'analytics'
+            AND NOT coalesce(pg_catalog.pg_visible_in_snapshot(c.last_xid, (
+                    SELECT l.snapshot FROM analytics.refresh_log l
+                    WHERE l.view_name = m.matviewname AND l.status = 'succeeded'
+                    ORDER BY l.id DESC LIMIT 1)), false));
+$$;
+COMMENT ON FUNCTION analytics.prune_refresh_bookkeeping(text) IS
+    'Delete old log entries (see analytics.refresh_settings) and change records that can no longer matter.';
+
+CREATE FUNCTION analytics.log_refresh(
+    view_name text,
+    triggered_by text,
+    status text,
+    method text,
+    started_at timestamptz,
+    row_count bigint,
+    error text,
+    detail text,
+    snapshot pg_snapshot
+) RETURNS analytics.refresh_log
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry analytics.refresh_log;
+BEGIN
+    INSERT INTO analytics.refresh_log
+        (view_name, triggered_by, status, method, started_at, finished_at,
+         row_count, error, detail, snapshot, refresh_xid)
+    VALUES ($1, $2, $3, $4, $5, pg_catalog.clock_timestamp(), $6, $7, $8, $9,
+            CASE WHEN $3 = 'succeeded' THEN pg_catalog.pg_current_xact_id() END)
+    RETURNING * INTO entry;
+    PERFORM analytics.prune_refresh_bookkeeping($1);
+    RETURN entry;
+END
+$$;
+COMMENT ON FUNCTION analytics.log_refresh(text, text, text, text, timestamptz, bigint, text, text, pg_snapshot) IS
+    'Write one entry to analytics.refresh_log (finished now; a success with its transaction) and prune the log.';
+
+-- ---------------------------------------------------------------------------
+-- Requests of callers that did not wait.
+
+CREATE FUNCTION analytics.request_refresh(view_name text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO analytics.refresh_requests AS r (view_name, request_xid, requested_at)
+    VALUES (view_name, pg_catalog.pg_current_xact_id(), pg_catalog.now())
+    ON CONFLICT ON CONSTRAINT refresh_requests_pkey
+    DO UPDATE SET request_xid = excluded.request_xid, requested_at = excluded.requested_at
+$$;
+COMMENT ON FUNCTION analytics.request_refresh(text) IS
+    'Ask for a refresh of the view. Commit it before trying the view''s refresh lock without waiting: whoever holds the lock then sees the request when it finishes.';
+
+CREATE FUNCTION analytics.has_refresh_request(view_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT FROM analytics.refresh_requests r
+                   WHERE r.view_name = has_refresh_request.view_name)
+$$;
+COMMENT ON FUNCTION analytics.has_refresh_request(text) IS
+    'True when a refresh of the view was asked for after the snapshot of its latest refresh: refresh it once more (stale only).';
+
+-- ---------------------------------------------------------------------------
+-- Refreshing one view.
+
+CREATE FUNCTION analytics.refresh_lock_class() RETURNS integer
+LANGUAGE sql IMMUTABLE AS 'SELECT 1399614017';
+COMMENT ON FUNCTION analytics.refresh_lock_class() IS
+    'First key of the advisory lock that serializes the refreshes of a view; the second is the view''s oid.';
+
+CREATE FUNCTION analytics.refresh_lock_holder(view_oid oid) RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT l.pid
+    FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                        WHERE d.datname = pg_catalog.current_database())
+      AND l.classid = analytics.refresh_lock_class()::oid
+      AND l.objid = view_oid
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION analytics.refresh_lock_holder(oid) IS
+    'Server process refreshing the view right now, or null.';
+
+CREATE FUNCTION analytics.refresh_view(
+    view_name text,
+    concurrent boolean DEFAULT true,
+    triggered_by text DEFAULT 'manual',
+    only_stale boolean DEFAULT false,
+    wait boolean DEFAULT true
+) RETURNS analytics.refresh_log
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    started      timestamptz := pg_catalog.clock_timestamp();
+    view_oid     oid := analytics.matview_oid(view_name);
+    saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+    waiting      boolean := false;
+    method       text;
+    why_plain    text;
+    snap         pg_snapshot;
+    row_count    bigint;
+    message      text;
+    state        text;
+    error_detail text;
+BEGIN
+    BEGIN
+        IF wait THEN
+            -- Waiting for a running refresh is bounded by statement_timeout
+            -- alone; lock_timeout is meant for the view's own lock.
+            waiting := true;
+            PERFORM pg_catalog.set_config('lock_timeout', '0', true);
+            PERFORM pg_catalog.pg_advisory_xact_lock(analytics.refresh_lock_class(),
+                                                     view_oid::integer);
+            PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+            waiting := false;
+            started := pg_catalog.clock_timestamp();
+        ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(analytics.refresh_lock_class(),
+                                                        view_oid::integer) THEN
+            RETURN analytics.log_refresh(
+                view_name, triggered_by, 'skipped', NULL, started, NULL, NULL,
+                pg_catalog.format('server process %s was refreshing the view; it refreshes once more '
+                                  'if this request came after its snapshot',
+                                  coalesce(analytics.refresh_lock_holder(view_oid)::text, '?')),
+                NULL);
+        END IF;
+
+        snap := pg_catalog.pg_current_snapshot();
+        IF only_stale AND NOT analytics.view_is_stale(view_name) THEN
+            DELETE FROM analytics.refresh_requests r
+            WHERE r.view_name = refresh_view.view_name
+              AND pg_catalog.pg_visible_in_snapshot(r.request_xid, snap);
+            RETURN analytics.log_refresh(
+                view_name, triggered_by, 'up_to_date', NULL, started, NULL, NULL,
+                'no source changed since the last successful refresh', NULL);
+        END IF;
+
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_matviews m
+                       WHERE m.schemaname = 'analytics' AND m.matviewname = refresh_view.view_name
+                         AND m.ispopulated) THEN
+            why_plain := 'first population: the view was not populated';
+        ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+                          WHERE i.indrelid = view_oid
+                            AND analytics.allows_concurrent_refresh(i.indexrelid)) THEN
+            why_plain := 'no unique index on plain columns without WHERE allows a concurrent refresh';
+        ELSIF NOT concurrent THEN
+            why_plain := 'a plain refresh was asked for';
+        END IF;
+        method := CASE WHEN why_plain IS NULL THEN 'concurrently' ELSE 'plain' END;
+
+        EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %s %I.%I',
+                                  CASE WHEN why_plain IS NULL THEN 'CONCURRENTLY' ELSE '' END,
+                                  'analytics', view_name);
+        EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', 'analytics', view_name)
+            INTO row_count;
+    EXCEPTION WHEN query_canceled OR OTHERS THEN
+        -- The refresh is rolled back: the view keeps its previous rows.
+        GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                error_detail = PG_EXCEPTION_DETAIL;
+        RETURN analytics.log_refresh(
+            view_name, triggered_by, 'failed', method, started, NULL, message,
+            pg_catalog.concat_ws('; ',
+                'SQLSTATE ' || state,
+                nullif(error_detail, ''),
+                CASE WHEN waiting
+                     THEN pg_catalog.format('while waiting for the refresh of server process %s',
+                                            coalesce(analytics.refresh_lock_holder(view_oid)::text,
+                                                     '?')) END,
+                CASE
+                    WHEN state = '57014' THEN 'canceled: the statement timeout was reached or the '
+                                              'query was canceled; raise the statement timeout or '
+                                              'find out what the view''s query waits for '
+                                              '(pg_stat_activity)'
+                    WHEN state = '55P03' THEN 'lock timeout: another session holds a lock on the '
+                                              'view (a long query, a plain refresh or DDL; see '
+                                              'pg_locks and pg_stat_activity); retry, or raise '
+                                              'the lock timeout'
+                    WHEN state IN ('21000', '23505') THEN 'the view''s query returned duplicate '
+                                                          'rows for its unique index: fix the '
+                                                          'view''s grain'
+                END),
+            NULL);
+    END;
+
+    DELETE FROM analytics.refresh_requests r
+    WHERE r.view_name = refresh_view.view_name
+      AND pg_catalog.pg_visible_in_snapshot(r.request_xid, snap);
+    RETURN analytics.log_refresh(view_name, triggered_by, 'succeeded', method, started,
+                                 row_count, NULL, why_plain, snap);
+END
+$$;
+COMMENT ON FUNCTION analytics.refresh_view(text, boolean, text, boolean, boolean) IS
+    'Refresh one materialized view of schema analytics and log it: concurrently when it is populated and has a usable unique index, else plain; one refresh of a view at a time (wait for it, or skip when wait is false); only when stale if asked. Errors are caught and logged; the view then keeps its previous rows. Returns the log entry. Run it in its own transaction with lock_timeout and statement_timeout set.';
+
+CREATE PROCEDURE analytics.refresh_tier(
+    tier text,
+    triggered_by text DEFAULT 'cron',
+    only_stale boolean DEFAULT false
+)
+LANGUAGE plpgsql AS $$
+-- No SET clause: a procedure with one cannot COMMIT. Every name is qualified.
+DECLARE
+    target  record;
+    outcome analytics.refresh_log;
+BEGIN
+    IF refresh_tier.tier IS NULL OR refresh_tier.tier NOT IN ('hourly', 'daily', 'weekly') THEN
+        RAISE EXCEPTION 'unknown refresh tier %', pg_catalog.quote_literal(refresh_tier.tier)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Tiers: hourly, daily, weekly.';
+    END IF;
+    FOR target IN
+        SELECT o.view_name
+        FROM analytics.refresh_order o
+        JOIN analytics.managed_views m ON m.view_name = o.view_name
+        WHERE m.tier = refresh_tier.tier
+        ORDER BY o.level, o.view_name
+    LOOP
+        outcome := analytics.refresh_view(target.view_name, true, refresh_tier.triggered_by,
+                                          refresh_tier.only_stale, true);
+        COMMIT;
+        WHILE outcome.status IN ('succeeded', 'up_to_date')
+              AND analytics.has_refresh_request(target.view_name) LOOP
+            outcome := analytics.refresh_view(target.view_name, true, refresh_tier.triggered_by,
+                                              true, false);
+            COMMIT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE analytics.refresh_tier(text, text, boolean) IS
+    'Refresh the views of one tier (hourly, daily, weekly) in dependency order, each in its own transaction, for pg_cron: CALL analytics.refresh_tier(''hourly'').';
+
+-- ---------------------------------------------------------------------------
+-- "Data as of" for dashboards.
+
+CREATE VIEW analytics.view_freshness AS
+SELECT m.matviewname::text              AS view_name,
+       mv.tier,
+       m.ispopulated                    AS populated,
+       last_success.started_at          AS data_as_of,
+       last_success.finished_at         AS refreshed_at,
+       last_success.duration            AS refresh_duration,
+       last_success.row_count,
+       pg_catalog.now() - last_success.started_at AS age
+FROM pg_catalog.pg_matviews m
+LEFT JOIN analytics.managed_views mv ON mv.view_name = m.matviewname
+LEFT JOIN LATERAL (
+    SELECT l.started_at, l.finished_at, l.duration, l.row_count
+    FROM analytics.refresh_log l
+    WHERE l.view_name = m.matviewname AND l.status = 'succeeded'
+    ORDER BY l.id DESC
+    LIMIT 1
+) last_success ON true
+WHERE m.schemaname = 'analytics';
+COMMENT ON VIEW analytics.view_freshness IS
+    'Each analytics view with its last successful refresh: show "data as of …" on a dashboard.';
+COMMENT ON COLUMN analytics.view_freshness.view_name IS 'Materialized view in schema analytics.';
+COMMENT ON COLUMN analytics.view_freshness.tier IS 'Refresh schedule: hourly, daily or weekly.';
+COMMENT ON COLUMN analytics.view_freshness.populated IS 'False until the view is first refreshed.';
+COMMENT ON COLUMN analytics.view_freshness.data_as_of IS
+    'Start of the last successful refresh: the view shows the data of this moment.';
+COMMENT ON COLUMN analytics.view_freshness.refreshed_at IS 'End of the last successful refresh.';
+COMMENT ON COLUMN analytics.view_freshness.refresh_duration IS 'How long that refresh took.';
+COMMENT ON COLUMN analytics.view_freshness.row_count IS 'Rows of the view after that refresh.';
+COMMENT ON COLUMN analytics.view_freshness.age IS 'How old the data is now.';
+-- Whoever may use schema analytics (the dashboards' readers) may read it.
+GRANT SELECT ON analytics.view_freshness TO PUBLIC;
