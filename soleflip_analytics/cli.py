@@ -32,6 +32,7 @@ from soleflip_analytics.catalog import UnknownTableError, UnknownViewError, sele
 from soleflip_analytics.contract import SOURCE_CONTRACT, SourceContractError, contract_problems
 from soleflip_analytics.dashboards.commands import dashboards
 from soleflip_analytics.dashboards.export import export as export_dashboards
+from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.db import NotInstalledError, require_installed
 from soleflip_analytics.deploy import (
@@ -52,6 +53,7 @@ from soleflip_analytics.view_migrations import TIERS
 CONNECT_TIMEOUT_SECONDS = 10
 DEMO_DATABASE = "soleflip"
 DASHBOARDS_DIRECTORY = "metabase-dashboards"
+PREVIEW_FILE = "dashboards-preview.html"  # in the working directory: it outlives the demo
 
 
 class CannotConnect(RuntimeError):
@@ -549,6 +551,10 @@ def _demo_steps(url: str, orders: int, seed_value: int, dashboards_out: Path) ->
         results = _refresh(engine, (), None, (), only_stale=False, concurrently=True)
         _step("Status")
         click.echo(_status_table(view_status(engine)))
+        _step("Writing the dashboards preview")
+        preview = write_preview(engine, Path(PREVIEW_FILE))
+        click.echo(f"the four dashboards with these numbers: {preview.resolve()} "
+                   "(open it in a browser)")
     failed = [result.view for result in results if result.status == FAILED]
     if failed:
         raise CommandFailed(f"the refresh of {', '.join(failed)} failed")

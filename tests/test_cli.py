@@ -460,16 +460,22 @@ def _metabase_settings(stdout: str) -> dict[str, str]:
                                  for line in block.splitlines())}
 
 
-def test_demo_runs_the_main_job_end_to_end_and_cleans_up() -> None:
+def test_demo_runs_the_main_job_end_to_end_and_cleans_up(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = cli("demo", "--orders", "2000", timeout=300)
+    result = cli("demo", "--orders", "2000", timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 60
 
     for step in ("Starting a throwaway PostgreSQL", "Creating the shop tables",
                  "Loading 2,000 synthetic orders", "Deploying the analytics views",
-                 "Refreshing the views", "Status", "Exporting the Metabase dashboard templates"):
+                 "Refreshing the views", "Status", "Writing the dashboards preview",
+                 "Exporting the Metabase dashboard templates"):
         assert f"==> {step}" in result.stderr
+    preview = (tmp_path / "dashboards-preview.html").read_text()
+    for dashboard in ("Executive", "Product Analytics", "Platform Performance",
+                      "Inventory Management"):
+        assert dashboard in preview
+    assert str(tmp_path / "dashboards-preview.html") in result.stdout
     assert "loaded 2,000 orders" in result.stdout
     for view in VIEWS:
         assert re.search(rf"^analytics\.{view}\s+[\d,]+\s", result.stdout, re.MULTILINE), view
