@@ -55,12 +55,16 @@ def validate_views(connection: Connection, names: Iterable[str]) -> list[str]:
 
 
 def resolve_tables(connection: Connection, names: Iterable[str]) -> list[int]:
-    """Oids of tables (or views) by name, such as 'transactions.orders'."""
+    """Oids of tables (or views) by name, such as 'transactions.orders'.
+
+    Looked up in the catalog, so a caller without privileges on the table's
+    schema (the refresher role) can name it too; a malformed name is unknown.
+    """
     oids: list[int] = []
     missing: list[str] = []
     for name in names:
         oid = connection.execute(
-            text("SELECT to_regclass(:name)::oid"), {"name": name}
+            text("SELECT analytics.relation_oid(:name, current_schemas(true))"), {"name": name}
         ).scalar_one()
         if oid is None:
             missing.append(name)

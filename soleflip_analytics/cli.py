@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import signal
 import sys
 import time
@@ -53,6 +54,7 @@ from soleflip_analytics.view_migrations import TIERS
 CONNECT_TIMEOUT_SECONDS = 10
 DEMO_DATABASE = "soleflip"
 DASHBOARDS_DIRECTORY = "metabase-dashboards"
+METABASE_LOGIN = "metabase"  # the demo's login for Metabase, a member of the reader role
 PREVIEW_FILE = "dashboards-preview.html"  # in the working directory: it outlives the demo
 
 
@@ -501,7 +503,7 @@ def demo(orders: int, seed_value: int, keep: bool, database_url: str | None) -> 
                 _refuse_shop_database(engine)
                 url = engine.url.render_as_string(hide_password=False)
             exported = _demo_steps(url, orders, seed_value, Path(DASHBOARDS_DIRECTORY))
-            _print_metabase_settings(url, password_note=None)
+            _print_metabase_settings(url, throwaway=False)
             _print_dashboards(exported)
         else:
             _step("Starting a throwaway PostgreSQL")
@@ -511,7 +513,7 @@ def demo(orders: int, seed_value: int, keep: bool, database_url: str | None) -> 
                            f"files in {server.datadir.parent}", err=True)
                 exported = _demo_steps(server.url, orders, seed_value,
                                        server.datadir.parent / DASHBOARDS_DIRECTORY)
-                _print_metabase_settings(server.url, password_note="generated for this server")
+                _print_metabase_settings(server.url, throwaway=True)
                 if keep:
                     server.keep()
                     _print_dashboards(exported)
@@ -576,21 +578,44 @@ def _print_dashboards(exported: Path) -> None:
     )
 
 
-def _print_metabase_settings(url: str, password_note: str | None) -> None:
+def _print_metabase_settings(url: str, throwaway: bool) -> None:
+    """Metabase's connection form, with a login that may read the analytics views and no more.
+
+    On the throwaway server the demo creates that login (a member of the reader
+    role of migration 0011, with a generated password); on a server of the
+    user's it prints the statement that creates it.
+    """
     parts = make_url(url)
+    password = secrets.token_urlsafe(18) if throwaway else None
+    with _connected(url) as engine, engine.begin() as connection:
+        reader = connection.execute(text(
+            "SELECT role_name::text FROM analytics.package_roles WHERE purpose = 'reader'"
+        )).scalar_one()
+        create_login = connection.execute(
+            text("SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', "
+                 "CAST(:login AS text), CAST(:password AS text), CAST(:reader AS text))"),
+            {"login": METABASE_LOGIN, "password": password or "…", "reader": reader},
+        ).scalar_one()
+        if throwaway:
+            connection.exec_driver_sql(create_login)
     rows = [
         ("Database type", "PostgreSQL"),
         ("Display name", "soleflip analytics"),
         ("Host", parts.host or "localhost"),
         ("Port", str(parts.port or 5432)),
         ("Database name", parts.database or ""),
-        ("Username", parts.username or ""),
-        ("Password", parts.password or "(leave empty)"),
+        ("Username", METABASE_LOGIN),
+        ("Password", password or "(the one in CREATE ROLE below)"),
         ("Schemas", "Only these... -> analytics"),
         ("Use a secure connection (SSL)", "off"),
     ]
     click.echo("\nMetabase: Admin settings -> Databases -> Add database:")
     width = max(len(label) for label, _value in rows)
     for label, value in rows:
-        note = f"   ({password_note})" if label == "Password" and password_note else ""
+        note = "   (generated for this server)" if label == "Password" and password else ""
         click.echo(f"  {label.ljust(width)}  {value}{note}")
+    click.echo(f"\nThat login may read the analytics views and nothing else (role {reader}).")
+    if throwaway:
+        click.echo(f"Administrator (deploys, refreshes, psql): {url}")
+    else:
+        click.echo(f"Create it first, as an administrator:\n  {create_login};")

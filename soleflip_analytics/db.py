@@ -105,17 +105,20 @@ async def run_async(function: Callable[..., T], bind: AsyncBind, *args: object,
 
 
 def require_installed(connection: Connection) -> None:
-    """Raise NotInstalledError unless the refresh objects (revision 0009) exist."""
+    """Raise NotInstalledError unless the refresh objects (revisions 0009 and 0011) exist."""
     installed = connection.execute(
         text(
             "SELECT to_regprocedure("
-            "'analytics.refresh_view(text, boolean, text, boolean, boolean)') IS NOT NULL"
+            "'analytics.refresh_view(text, boolean, text, boolean, boolean)') IS NOT NULL "
+            "AND to_regprocedure("
+            "'analytics.log_refresh_failure(text, text, timestamptz, text, text)') IS NOT NULL"
         )
     ).scalar_one()
     connection.rollback()
     if not installed:
         raise NotInstalledError(
             "This database lacks soleflip-analytics' refresh objects "
-            "(analytics.refresh_view, analytics.refresh_log): apply the migrations first, "
+            "(analytics.refresh_view, analytics.log_refresh_failure, analytics.refresh_log): "
+            "apply the migrations first, "
             "with soleflip_analytics.upgrade(url) or `alembic -x url=... upgrade head`."
         )

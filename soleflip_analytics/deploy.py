@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from soleflip_analytics.paths import migrations_dir
+from soleflip_analytics.roles import OPTIONS, READER, REFRESHER
 
 # The shop keeps its own alembic_version; ours has a name of its own.
 VERSION_TABLE = "soleflip_analytics_version"
@@ -45,9 +46,24 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Apply the migrations up to ``revision`` in one transaction."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(
+    url: str | None = None,
+    revision: str = "head",
+    *,
+    reader_role: str | None = None,
+    refresher_role: str | None = None,
+) -> None:
+    """Apply the migrations up to ``revision`` in one transaction.
+
+    ``reader_role`` and ``refresher_role`` name the roles revision 0011 grants
+    to (default: SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE,
+    else metabase_reader / analytics_refresher); see soleflip_analytics.roles.
+    """
+    config = alembic_config(url)
+    for purpose, name in ((READER, reader_role), (REFRESHER, refresher_role)):
+        if name is not None:
+            config.attributes[OPTIONS[purpose]] = name
+    command.upgrade(config, revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:

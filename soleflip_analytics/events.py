@@ -73,6 +73,12 @@ class RefreshCoordinator:
                 self._worker.start()
             self._condition.notify_all()
 
+    @property
+    def pending(self) -> frozenset[str]:
+        """Tables changed by events whose refresh has not started yet."""
+        with self._condition:
+            return frozenset(self._changed)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Refresh what is pending now, without the quiet period, and wait until done.
 

@@ -41,8 +41,8 @@ _REFRESH_VIEW = text(
 _REQUEST = text("SELECT analytics.request_refresh(:view)")
 _HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
 _LOG_FAILURE = text(
-    "SELECT * FROM analytics.log_refresh(:view, :triggered_by, 'failed', NULL, "
-    "coalesce(CAST(:started AS timestamptz), clock_timestamp()), NULL, :error, :detail, NULL)"
+    "SELECT * FROM analytics.log_refresh_failure(:view, :triggered_by, "
+    "coalesce(CAST(:started AS timestamptz), clock_timestamp()), :error, :detail)"
 )
 
 

@@ -5,7 +5,8 @@ VIEW, its indexes and its comments, with the view's name unqualified. The verbs
 run that file with ``search_path`` pointing at the analytics schema and keep
 ``analytics.managed_views`` (version and refresh tier) in step. Once change
 tracking is installed (revision 0009), they also put it on any table a new view
-version reads.
+version reads; once the package's roles are (revision 0011), they grant them
+SELECT on the view, which a rebuilt view would otherwise lose.
 """
 
 from __future__ import annotations
@@ -70,13 +71,39 @@ def track_source_tables() -> None:
         )
 
 
+def grant_view_access(connection: Connection, name: str) -> None:
+    """Grant SELECT on the view to the roles in analytics.package_roles, once they exist.
+
+    Default privileges cover views created by the role that applied revision
+    0011; this covers views created by any other deploying role too.
+    """
+    installed = connection.execute(
+        text("SELECT to_regclass('analytics.package_roles') IS NOT NULL")
+    ).scalar_one()
+    if not installed:
+        return
+    roles = connection.execute(
+        text("SELECT role_name::text FROM analytics.package_roles ORDER BY role_name")
+    ).scalars().all()
+    if roles:
+        quote = connection.dialect.identifier_preparer.quote_identifier
+        connection.exec_driver_sql(
+            f"GRANT SELECT ON {quote(SCHEMA)}.{quote(name)} TO "
+            + ", ".join(quote(role) for role in roles)
+        )
+
+
 def _build(name: str, version: int) -> None:
-    run_sql_file(op.get_bind(), view_sql_path(name, version), search_path=SCHEMA)
+    bind = op.get_bind()
+    run_sql_file(bind, view_sql_path(name, version), search_path=SCHEMA)
     track_source_tables()
+    grant_view_access(bind, name)
 
 
 def _drop(name: str) -> None:
-    op.execute(f'DROP MATERIALIZED VIEW "{SCHEMA}"."{name}"')
+    bind = op.get_bind()
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {quote(SCHEMA)}.{quote(name)}")
 
 
 def create_view(name: str, version: int, tier: str) -> None:

@@ -482,11 +482,11 @@ def test_demo_runs_the_main_job_end_to_end_and_cleans_up(tmp_path: Path) -> None
     settings = _metabase_settings(result.stdout)
     assert settings["Host"] == "127.0.0.1"
     assert settings["Database name"] == "soleflip"
-    assert settings["Username"] == "postgres"
+    assert settings["Username"] == "metabase"
     assert settings["Password"]
     # Stopped and deleted.
     assert not _server_dir(result.stderr).exists()
-    url = (f"postgresql://postgres:{settings['Password']}@127.0.0.1:{settings['Port']}"
+    url = (f"postgresql://metabase:{settings['Password']}@127.0.0.1:{settings['Port']}"
            "/soleflip")
     assert cli("status", url=url).returncode == 2
 
@@ -497,11 +497,18 @@ def test_demo_keep_leaves_a_working_server_and_says_how_to_stop_it() -> None:
     settings = _metabase_settings(result.stdout)
     url = (f"postgresql://{settings['Username']}:{settings['Password']}@{settings['Host']}:"
            f"{settings['Port']}/{settings['Database name']}")
+    admin = re.search(r"^Administrator \(deploys, refreshes, psql\): (\S+)$", result.stdout,
+                      re.MULTILINE)
     stop = result.stdout.split("Stop it and delete its files with:\n", 1)[1].strip()
     import_script = re.search(r"sh (\S+/import\.sh) DATABASE_ID", result.stdout)
     try:
-        assert cli("health", url=url).returncode == 0
-        assert scalar(url, "SELECT count(*) FROM transactions.orders") == 500
+        assert admin, result.stdout
+        assert cli("health", url=admin.group(1)).returncode == 0
+        assert scalar(admin.group(1), "SELECT count(*) FROM transactions.orders") == 500
+        # Metabase's login reads the views, and not the shop's tables.
+        assert scalar(url, "SELECT count(*) FROM analytics.metabase_platform_performance") > 0
+        with pytest.raises(Exception, match="permission denied"):
+            scalar(url, "SELECT count(*) FROM transactions.orders")
         assert import_script and Path(import_script.group(1)).is_file()
     finally:
         subprocess.run(stop, shell=True, check=True, capture_output=True)
@@ -543,6 +550,7 @@ def test_demo_on_a_given_empty_database(make_database: Callable[..., str],
     assert "Starting a throwaway PostgreSQL" not in result.stderr
     assert scalar(url, "SELECT count(*) FROM analytics.metabase_platform_performance") > 0
     assert _metabase_settings(result.stdout)["Database name"] == url.rsplit("/", 1)[1]
+    assert "CREATE ROLE metabase LOGIN PASSWORD '…' IN ROLE metabase_reader;" in result.stdout
     assert (tmp_path / "metabase-dashboards" / "import.sh").is_file()
 
 

@@ -16,21 +16,14 @@ from pytest_alembic.tests import (  # noqa: F401 (pytest-alembic's built-in test
     test_up_down_consistency,
     test_upgrade,
 )
+from refresh_support import SEVEN_VIEWS
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import SourceContractError, deploy, downgrade, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = [
-    "metabase_brand_analytics",
-    "metabase_customer_geography",
-    "metabase_executive_metrics",
-    "metabase_inventory_status",
-    "metabase_platform_performance",
-    "metabase_product_performance",
-    "metabase_supplier_performance",
-]
+VIEWS = sorted(SEVEN_VIEWS)
 
 # Every object outside the system schemas, by kind: what "nothing changed" compares.
 CATALOG_SNAPSHOT = text(
@@ -59,6 +52,31 @@ CATALOG_SNAPSHOT = text(
     SELECT 'acl ' || n.nspname || ' ' || coalesce(n.nspacl::text, '') FROM pg_namespace n
     UNION ALL
     SELECT 'role ' || rolname FROM pg_roles
+    UNION ALL
+    SELECT 'member ' || roleid::regrole::text || ' ' || member::regrole::text FROM pg_auth_members
+    UNION ALL
+    SELECT 'default acl ' || defaclrole::regrole::text || ' '
+           || coalesce(defaclnamespace::regnamespace::text, '-') || ' ' || defaclobjtype::text
+           || ' ' || defaclacl::text
+    FROM pg_default_acl
+    UNION ALL
+    -- Privileges as granted (an explicit ACL equal to the default counts as the default).
+    SELECT 'acl ' || c.oid::regclass::text || ' ' || a.grantee::regrole::text || ' '
+           || a.privilege_type
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+         aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    UNION ALL
+    SELECT 'acl ' || p.oid::regprocedure::text || ' ' || a.grantee::regrole::text || ' '
+           || a.privilege_type
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+         aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    UNION ALL
+    SELECT 'function ' || p.oid::regprocedure::text || ' security definer '
+           || p.prosecdef::text || ' ' || coalesce(p.proconfig::text, '')
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
     """
 )
 

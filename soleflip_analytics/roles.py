@@ -1,0 +1,252 @@
+"""Least-privilege roles: a read-only role for Metabase, a refresher role for the application.
+
+Migration 0011 creates both as NOLOGIN group roles unless they exist, and
+grants them what they need in schema ``analytics`` and nothing on the shop's
+schemas. People and programs log in through roles that are members:
+
+- the **reader** (``metabase_reader``): USAGE on schema analytics and SELECT on
+  its materialized views, on ``analytics.view_freshness`` and on
+  ``analytics.settings`` (the business time zone). Nothing else: it cannot read
+  the shop's tables, refresh, or write anywhere.
+- the **refresher** (``analytics_refresher``): what the reader has, SELECT on
+  the refresh bookkeeping that status and health read, and EXECUTE on the
+  routines that refresh (``analytics.refresh_view``, SECURITY DEFINER: it runs
+  as the views' owner) and on ``analytics.refresh_tier``. No write access to
+  any table, no access to the shop's tables.
+
+Default privileges in schema analytics, and the migration verbs (after every
+create_view and update_view), give both roles SELECT on views that later
+migrations add or rebuild. The names come from ``alembic -x reader_role=...
+-x refresher_role=...``, from ``upgrade(url, reader_role=..., refresher_role=...)``,
+from SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE, or are
+the defaults; they are fixed when 0011 is applied (``analytics.package_roles``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from soleflip_analytics.catalog import known_views
+from soleflip_analytics.view_migrations import SCHEMA, grant_view_access
+
+READER = "reader"
+REFRESHER = "refresher"
+PURPOSES = (READER, REFRESHER)
+
+DEFAULT_ROLE_NAMES: Mapping[str, str] = {
+    READER: "metabase_reader",
+    REFRESHER: "analytics_refresher",
+}
+ENVIRONMENT_VARIABLES: Mapping[str, str] = {
+    READER: "SOLEFLIP_ANALYTICS_READER_ROLE",
+    REFRESHER: "SOLEFLIP_ANALYTICS_REFRESHER_ROLE",
+}
+# alembic -x NAME=... and upgrade(url, NAME=...) alike.
+OPTIONS: Mapping[str, str] = {READER: "reader_role", REFRESHER: "refresher_role"}
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Role names PostgreSQL reserves, or that mean something else in a GRANT.
+_RESERVED = frozenset({"public", "none", "current_role", "current_user", "session_user"})
+
+# What each role may do besides SELECT on every materialized view of schema
+# analytics, as "PRIVILEGE ON OBJECT": granted by the upgrade, revoked by the
+# downgrade. Routines not listed here are SECURITY INVOKER and run with the
+# caller's own privileges (PUBLIC may execute those, as PostgreSQL's default).
+PRIVILEGES: Mapping[str, tuple[str, ...]] = {
+    READER: (
+        "USAGE ON SCHEMA analytics",
+        # "data as of", and the business time zone the dashboards' date filters use
+        "SELECT ON analytics.view_freshness, analytics.settings",
+    ),
+    REFRESHER: (
+        "USAGE ON SCHEMA analytics",
+        # status, health, the refresh order and the stale check read these
+        "SELECT ON analytics.view_freshness, analytics.managed_views, analytics.refresh_log, "
+        "analytics.refresh_requests, analytics.source_changes, analytics.view_sources, "
+        "analytics.refresh_order",
+        # SECURITY DEFINER: nobody else may execute them
+        "EXECUTE ON FUNCTION analytics.refresh_view(text, boolean, text, boolean, boolean), "
+        "analytics.request_refresh(text), "
+        "analytics.log_refresh_failure(text, text, timestamptz, text, text), "
+        "analytics.sources_have_rows(text)",
+        "EXECUTE ON PROCEDURE analytics.refresh_tier(text, text, boolean)",
+    ),
+}
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidRoleNameError(ValueError):
+    """A configured role name that the package refuses to use."""
+
+
+class RoleSetupError(RuntimeError):
+    """The roles cannot be set up as configured; the message says what to do."""
+
+
+def validate_role_name(name: str, purpose: str) -> str:
+    """The name, if it is a plain lower-case identifier the package may grant to."""
+    option = OPTIONS[purpose]
+    if not _ROLE_NAME.fullmatch(name):
+        raise InvalidRoleNameError(
+            f"{option} {name!r} is not a valid role name: use 1 to 63 lower-case letters, "
+            "digits and underscores, starting with a letter or an underscore "
+            f"(for example {DEFAULT_ROLE_NAMES[purpose]}). Nothing was changed."
+        )
+    if name.startswith("pg_") or name in _RESERVED:
+        raise InvalidRoleNameError(
+            f"{option} {name!r} is reserved by PostgreSQL; choose another name. "
+            "Nothing was changed."
+        )
+    return name
+
+
+def configured_role_names() -> dict[str, str]:
+    """Purpose -> role name, inside a migration, validated.
+
+    From ``alembic -x reader_role=...``, ``upgrade(url, reader_role=...)``, the
+    environment, or the default, in that order.
+    """
+    x_arguments = context.get_x_argument(as_dictionary=True)
+    attributes = context.config.attributes
+    names = {
+        purpose: validate_role_name(
+            x_arguments.get(OPTIONS[purpose])
+            or attributes.get(OPTIONS[purpose])
+            or os.environ.get(ENVIRONMENT_VARIABLES[purpose])
+            or DEFAULT_ROLE_NAMES[purpose],
+            purpose,
+        )
+        for purpose in PURPOSES
+    }
+    if names[READER] == names[REFRESHER]:
+        raise InvalidRoleNameError(
+            f"reader_role and refresher_role are both {names[READER]!r}: the reader must not "
+            "be able to refresh, so they need two roles. Nothing was changed."
+        )
+    return names
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
+
+
+def install_roles(connection: Connection, names: Mapping[str, str]) -> None:
+    """Create the roles that are missing, record them, and grant them their privileges."""
+    deployer = connection.execute(text("SELECT current_user::text")).scalar_one()
+    for purpose, name in names.items():
+        role = connection.execute(
+            text("SELECT rolsuper, pg_catalog.pg_has_role(oid, current_user, 'USAGE') AS owns "
+                 "FROM pg_catalog.pg_roles WHERE rolname = :name"),
+            {"name": name},
+        ).first()
+        if role is None:
+            _create_role(connection, name, purpose)
+        elif role.rolsuper or role.owns:
+            raise RoleSetupError(
+                f"{OPTIONS[purpose]} {name!r} is "
+                + ("a superuser" if role.rolsuper
+                   else f"{deployer}, which runs the migrations, or a member of it")
+                + f", and may do everything the {purpose} role must not; choose another "
+                f"name (default {DEFAULT_ROLE_NAMES[purpose]}). Nothing was changed."
+            )
+        connection.execute(
+            text("INSERT INTO analytics.package_roles (role_name, purpose, created_by_package) "
+                 "VALUES (:name, :purpose, :created)"),
+            {"name": name, "purpose": purpose, "created": role is None},
+        )
+        for privilege in PRIVILEGES[purpose]:
+            connection.exec_driver_sql(f"GRANT {privilege} TO {_quote(connection, name)}")
+        connection.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quote(connection, deployer)} "
+            f"IN SCHEMA {_quote(connection, SCHEMA)} GRANT SELECT ON TABLES "
+            f"TO {_quote(connection, name)}"
+        )
+    for view in known_views(connection):
+        grant_view_access(connection, view)
+    _warn_about_readable_sources(connection, names[READER])
+
+
+def _create_role(connection: Connection, name: str, purpose: str) -> None:
+    may_create = connection.execute(
+        text("SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
+             "WHERE rolname = current_user")
+    ).scalar_one()
+    if not may_create:
+        raise RoleSetupError(
+            f"role {name!r} ({purpose}) does not exist, and the role running the migrations "
+            f"may not create roles. Have an administrator run CREATE ROLE {name} NOLOGIN; "
+            "then upgrade again (the migration then grants to it and leaves it in place on "
+            "downgrade). Nothing was changed."
+        )
+    connection.exec_driver_sql(f"CREATE ROLE {_quote(connection, name)} NOLOGIN")
+
+
+def _warn_about_readable_sources(connection: Connection, reader: str) -> None:
+    """A reader role that existed before may have been granted more elsewhere: say so."""
+    readable = connection.execute(
+        text("SELECT DISTINCT pg_catalog.format('%I.%I', source_schema, source_name) "
+             "FROM analytics.view_sources "
+             "WHERE source_schema <> :schema "
+             "AND pg_catalog.has_table_privilege(:role, source_oid, 'SELECT') ORDER BY 1"),
+        {"schema": SCHEMA, "role": reader},
+    ).scalars().all()
+    if readable:
+        logger.warning(
+            "role %s can read shop tables the views are built from (%s): it was granted "
+            "that outside soleflip-analytics. Metabase connected through it sees them too; "
+            "revoke those privileges to keep it to the analytics views.",
+            reader, ", ".join(readable),
+        )
+
+
+def remove_roles(connection: Connection) -> None:
+    """Revoke what install_roles granted; drop the roles it created, where nothing else uses them.
+
+    Roles belong to the whole server: another database may hold privileges of
+    a role created here. Such a role is left in place with a warning.
+    """
+    roles = connection.execute(
+        text("SELECT role_name::text, purpose, created_by_package, granted_by::text "
+             "FROM analytics.package_roles ORDER BY purpose")
+    ).all()
+    views = known_views(connection)
+    for role in roles:
+        name = _quote(connection, role.role_name)
+        for view in views:
+            connection.exec_driver_sql(
+                f"REVOKE SELECT ON {_quote(connection, SCHEMA)}.{_quote(connection, view)} "
+                f"FROM {name}"
+            )
+        for privilege in PRIVILEGES[role.purpose]:
+            connection.exec_driver_sql(f"REVOKE {privilege} FROM {name}")
+        connection.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quote(connection, role.granted_by)} "
+            f"IN SCHEMA {_quote(connection, SCHEMA)} REVOKE SELECT ON TABLES FROM {name}"
+        )
+    for role in roles:
+        if role.created_by_package:
+            _drop_role(connection, role.role_name)
+
+
+def _drop_role(connection: Connection, name: str) -> None:
+    savepoint = connection.begin_nested()
+    try:
+        connection.exec_driver_sql(f"DROP ROLE {_quote(connection, name)}")
+    except DBAPIError as error:
+        savepoint.rollback()
+        logger.warning(
+            "role %s was created by soleflip-analytics but is left in place: %s. Drop it "
+            "once nothing uses it any more: DROP ROLE %s;",
+            name, " ".join(str(error.orig).split()), name,
+        )
+    else:
+        savepoint.commit()
