@@ -13,6 +13,12 @@ from soleflip_analytics.events import (
 )
 from soleflip_analytics.health import HealthProblem, HealthReport, acheck_health, check_health
 from soleflip_analytics.refresh import RefreshResult, arefresh_views, refresh_views
+from soleflip_analytics.schedules import (
+    SchedulesNotInstalledError,
+    ScheduleStatus,
+    install_schedules,
+    schedule_status,
+)
 from soleflip_analytics.status import IndexStatus, ViewStatus, aview_status, view_status
 
 __all__ = [
@@ -22,6 +28,8 @@ __all__ = [
     "NotInstalledError",
     "RefreshCoordinator",
     "RefreshResult",
+    "ScheduleStatus",
+    "SchedulesNotInstalledError",
     "SourceContractError",
     "UnknownTableError",
     "UnknownViewError",
@@ -33,7 +41,9 @@ __all__ = [
     "close_events",
     "coordinator_for",
     "downgrade",
+    "install_schedules",
     "refresh_views",
+    "schedule_status",
     "sync_on_inventory_event",
     "sync_on_order_event",
     "upgrade",

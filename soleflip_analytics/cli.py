@@ -37,6 +37,7 @@ from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.db import NotInstalledError, require_installed
 from soleflip_analytics.deploy import (
+    STRICT_SCHEDULES_OPTION,
     VERSION_TABLE,
     VERSION_TABLE_SCHEMA,
     DatabaseUrlMissing,
@@ -47,6 +48,12 @@ from soleflip_analytics.drift import NotDeployedError, check_drift
 from soleflip_analytics.health import HealthProblem, HealthReport, check_health
 from soleflip_analytics.local_server import LocalServer, LocalServerError
 from soleflip_analytics.refresh import FAILED, RefreshResult, refresh_views
+from soleflip_analytics.schedules import (
+    SchedulesNotInstalledError,
+    ScheduleStatus,
+    install_schedules,
+    schedule_status,
+)
 from soleflip_analytics.seed import SeedResult, create_source_contract, seed
 from soleflip_analytics.status import ViewStatus, view_status
 from soleflip_analytics.view_migrations import TIERS
@@ -96,7 +103,7 @@ class _Cli(click.Group):
         except (UnknownViewError, UnknownTableError) as error:
             _fail(str(error), 2)
         except (SourceContractError, NotDeployedError, NotInstalledError, LocalServerError,
-                CommandFailed) as error:
+                SchedulesNotInstalledError, CommandFailed) as error:
             _fail(str(error), 1)
         except DBAPIError as error:
             _fail(_one_line(error), 1)
@@ -205,8 +212,11 @@ def _head_revision() -> str:
     return head
 
 
-def _migrate(engine: Engine, step: Callable[..., None], revision: str) -> None:
+def _migrate(engine: Engine, step: Callable[..., None], revision: str,
+             strict_schedules: bool = False) -> None:
     config = alembic_config()
+    if strict_schedules:
+        config.attributes[STRICT_SCHEDULES_OPTION] = True
     with engine.begin() as connection, _migration_steps_echoed():
         config.attributes["connection"] = connection
         step(config, revision)
@@ -218,12 +228,15 @@ def _revision_label(revision: str | None) -> str:
 
 @db.command("upgrade")
 @click.argument("revision", default="head")
+@click.option("--strict-schedules", is_flag=True,
+              help="Fail, changing nothing, if the refresh schedules cannot be installed in "
+                   "pg_cron (default: warn; also SOLEFLIP_ANALYTICS_STRICT_SCHEDULES=1).")
 @database_url_option
-def db_upgrade(revision: str, database_url: str | None) -> None:
+def db_upgrade(revision: str, strict_schedules: bool, database_url: str | None) -> None:
     """Apply the migrations up to REVISION (default: head), in one transaction."""
     with _connected(database_url) as engine:
         before = _current_revision(engine)
-        _migrate(engine, command.upgrade, revision)
+        _migrate(engine, command.upgrade, revision, strict_schedules)
         after = _current_revision(engine)
     if before == after:
         click.echo(f"already at {_revision_label(after)}")
@@ -256,6 +269,18 @@ def db_current(database_url: str | None) -> None:
         click.echo(f"base: nothing deployed (head is {head}: run `soleflip-analytics db upgrade`)")
     else:
         click.echo(f"{current} (head is {head}: run `soleflip-analytics db upgrade`)")
+
+
+@db.command("install-schedules")
+@database_url_option
+def db_install_schedules(database_url: str | None) -> None:
+    """Install (or replace) the refresh schedules in pg_cron, e.g. after enabling pg_cron.
+
+    Exit 1, saying why and how to fix it, when pg_cron cannot take them.
+    """
+    with _connected(database_url) as engine:
+        outcome = install_schedules(engine)
+    click.echo(f"refresh schedules installed in pg_cron (database {outcome.cron_database})")
 
 
 @db.command("history")
@@ -362,6 +387,23 @@ def _status_table(statuses: list[ViewStatus]) -> str:
     )
 
 
+def _schedules_report(jobs: list[ScheduleStatus]) -> str:
+    if not jobs:
+        return ("refresh schedules: none recorded (migration 0010 is not applied, or this role "
+                "may not read analytics.schedules)")
+    if not any(job.installed for job in jobs):
+        return f"refresh schedules are NOT installed: {jobs[0].reason}"
+    lines = [f"pg_cron jobs in database {jobs[0].cron_database} (schedules in GMT):",
+             console.table(
+                 ["job", "schedule", "active", "last run", "started"],
+                 [(job.cron_job_name, job.cron_schedule or job.schedule,
+                   "missing" if job.found is False else job.active,
+                   job.last_run_status, job.last_run_started_at) for job in jobs],
+             )]
+    lines += sorted({job.lookup_error for job in jobs if job.lookup_error})
+    return "\n".join(lines)
+
+
 @main.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one object per view).")
 @database_url_option
@@ -369,10 +411,12 @@ def status_command(as_json: bool, database_url: str | None) -> None:
     """Each view's rows, size, indexes, last refresh, age, staleness and schedule."""
     with _connected(database_url) as engine:
         statuses = view_status(engine)
+        jobs = [] if as_json else schedule_status(engine)
     if as_json:
         click.echo(console.to_json(statuses))
         return
     click.echo(_status_table(statuses))
+    click.echo("\n" + _schedules_report(jobs))
     for status in statuses:
         if status.last_attempt_status == FAILED:
             click.echo(f"analytics.{status.name}: latest refresh failed at "

@@ -13,6 +13,9 @@ from soleflip_analytics.roles import OPTIONS, READER, REFRESHER
 # The shop keeps its own alembic_version; ours has a name of its own.
 VERSION_TABLE = "soleflip_analytics_version"
 VERSION_TABLE_SCHEMA = "public"
+# alembic -x strict_schedules=true, or upgrade(..., strict_schedules=True): fail
+# the deploy when the refresh schedules cannot be installed in pg_cron.
+STRICT_SCHEDULES_OPTION = "strict_schedules"
 
 
 class DatabaseUrlMissing(RuntimeError):
@@ -52,17 +55,24 @@ def upgrade(
     *,
     reader_role: str | None = None,
     refresher_role: str | None = None,
+    strict_schedules: bool | None = None,
 ) -> None:
     """Apply the migrations up to ``revision`` in one transaction.
 
     ``reader_role`` and ``refresher_role`` name the roles revision 0011 grants
     to (default: SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE,
     else metabase_reader / analytics_refresher); see soleflip_analytics.roles.
+
+    ``strict_schedules`` True fails the upgrade, changing nothing, when revision
+    0010 cannot install the refresh schedules in pg_cron; False only warns; None
+    (the default) follows SOLEFLIP_ANALYTICS_STRICT_SCHEDULES, else warns.
     """
     config = alembic_config(url)
     for purpose, name in ((READER, reader_role), (REFRESHER, refresher_role)):
         if name is not None:
             config.attributes[OPTIONS[purpose]] = name
+    if strict_schedules is not None:
+        config.attributes[STRICT_SCHEDULES_OPTION] = strict_schedules
     command.upgrade(config, revision)
 
 

@@ -17,6 +17,7 @@ from soleflip_analytics.db import (
     require_installed,
     run_async,
 )
+from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
 from soleflip_analytics.status import ViewStatus, read_view_status
 
 # How old a view's data may get, by refresh tier: the schedule's period plus slack.
@@ -31,7 +32,9 @@ DEFAULT_MAX_AGE: Mapping[str, timedelta] = {
 class HealthProblem:
     view: str | None
     check: str
-    """not_installed, missing, not_populated, empty, never_refreshed, too_old or refresh_failed."""
+    """not_installed, missing, not_populated, empty, never_refreshed, too_old or
+    refresh_failed; for a pg_cron job (view None): schedule_missing,
+    schedule_inactive or schedule_failed."""
     message: str
 
 
@@ -92,6 +95,8 @@ def check_health(
                 for name in expected
                 for problem in _check_view(connection, name, statuses.get(name), limits)
             ]
+            problems += [problem for job in read_schedule_status(connection)
+                         for problem in _check_schedule(job)]
     return HealthReport(checked_at, tuple(expected), tuple(problems))
 
 
@@ -158,6 +163,35 @@ def _check_view(
             "the hint, fix the cause and refresh it again.",
         ))
     return problems
+
+
+def _check_schedule(job: ScheduleStatus) -> list[HealthProblem]:
+    """Problems of an installed job. Jobs the deploy could not install are no
+    problem here (it warned; the views' age shows whether they are refreshed)."""
+    where = f"pg_cron job {job.cron_job_name} (database {job.cron_database})"
+    if job.found is False:
+        return [HealthProblem(
+            None, "schedule_missing",
+            f"{where} is gone: it was unscheduled by hand or pg_cron was dropped, so its views "
+            "are no longer refreshed on time. Install it again: "
+            "soleflip-analytics db install-schedules.",
+        )]
+    if job.active is False:
+        return [HealthProblem(
+            None, "schedule_inactive",
+            f"{where} is inactive and does not run. Install it again "
+            "(soleflip-analytics db install-schedules), or activate it: SELECT "
+            f"cron.alter_job(jobid, active => true) FROM cron.job WHERE jobname = "
+            f"'{job.cron_job_name}'.",
+        )]
+    if job.last_run_status == "failed":
+        return [HealthProblem(
+            None, "schedule_failed",
+            f"The latest run of {where} failed at {job.last_run_started_at:%Y-%m-%d %H:%M:%S %Z}: "
+            f"{job.last_run_message}. See cron.job_run_details in that database; fix the cause "
+            "and check the next run.",
+        )]
+    return []
 
 
 def _has_rows(connection: Connection, schema: str, name: str) -> bool:

@@ -71,7 +71,7 @@ PRIVILEGES: Mapping[str, tuple[str, ...]] = {
         # status, health, the refresh order and the stale check read these
         "SELECT ON analytics.view_freshness, analytics.managed_views, analytics.refresh_log, "
         "analytics.refresh_requests, analytics.source_changes, analytics.view_sources, "
-        "analytics.refresh_order",
+        "analytics.refresh_order, analytics.schedules",
         # SECURITY DEFINER: nobody else may execute them
         "EXECUTE ON FUNCTION analytics.refresh_view(text, boolean, text, boolean, boolean), "
         "analytics.request_refresh(text), "

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, table, text
 from sqlalchemy.engine import Connection
 
 from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
+from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
 from soleflip_analytics.view_migrations import SCHEMA
 
 
@@ -57,6 +58,10 @@ class ViewStatus:
     age: timedelta | None
     """How old the data is: now - data_as_of."""
     refreshing_now: bool
+    refresh_schedule: ScheduleStatus | None = None
+    """The pg_cron job that refreshes the view's tier when it is due (installed
+    or not, and why); None before migration 0010, or for a role that may not
+    read analytics.schedules."""
 
     @property
     def concurrent_refresh_possible(self) -> bool:
@@ -150,6 +155,7 @@ def read_view_status(connection: Connection, exact_counts: bool) -> list[ViewSta
             IndexStatus(row["name"], row["definition"], row["unique"],
                         bool(row["allows_concurrent_refresh"]))
         )
+    tier_job = next((job for job in read_schedule_status(connection) if job.job == "tiers"), None)
     statuses = []
     for row in connection.execute(_VIEWS).mappings().all():
         counted = exact_counts and row["exists"] and row["populated"]
@@ -175,6 +181,7 @@ def read_view_status(connection: Connection, exact_counts: bool) -> list[ViewSta
                 stale=row["stale"],
                 age=row["age"],
                 refreshing_now=row["refreshing_now"],
+                refresh_schedule=tier_job if row["tier"] is not None else None,
             )
         )
     return statuses

@@ -1,7 +1,8 @@
 """Throwaway PostgreSQL for the tests, started by pytest-postgresql.
 
-One server per test session, with pg_cron preloaded. Each test that needs a
-database gets a fresh one. When the tests run as root (CI does), the server runs
+One server per test session, with pg_cron preloaded (and, for the tests that
+need one, a second server without it). Each test that needs a database gets a
+fresh one. When the tests run as root (CI does), the server runs
 as the unprivileged ``postgres`` user, because initdb refuses root.
 """
 
@@ -14,16 +15,19 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import port_for
 import pytest
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import create_engine
+from refresh_support import scalar, wait_until
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
+from soleflip_analytics.local_server import find_pg_cron
 from soleflip_analytics.paths import sql_dir
 
 SERVER_USER = "postgres"  # the unprivileged OS account that runs the server as root
@@ -50,8 +54,9 @@ def _pg_ctl(workdir: Path) -> str:
     return str(wrapper)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgreSQLExecutor]:
+@contextmanager
+def _server(settings: str) -> Iterator[PostgreSQLExecutor]:
+    """A throwaway server with these ``-c`` settings, stopped and deleted afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="soleflip-analytics-pg-"))
     if os.geteuid() == 0:
         account = pwd.getpwnam(SERVER_USER)
@@ -66,9 +71,7 @@ def pg_server() -> Iterator[PostgreSQLExecutor]:
         startparams="-w",
         dbname="postgres",
         postgres_options=(
-            "-c shared_preload_libraries=pg_cron "
-            f"-c cron.database_name={CRON_DATABASE} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            f"{settings} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         ),
     )
     executor.start()
@@ -79,32 +82,81 @@ def pg_server() -> Iterator[PostgreSQLExecutor]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgreSQLExecutor]:
+    if not find_pg_cron((_pg_bindir() / "pg_ctl").resolve().parent):
+        pytest.fail("pg_cron is not installed for this PostgreSQL server: the schedule tests "
+                    "need it (Debian: apt-get install postgresql-15-cron)")
+    with _server(
+        f"-c shared_preload_libraries=pg_cron -c cron.database_name={CRON_DATABASE}"
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_server_without_pg_cron() -> Iterator[PostgreSQLExecutor]:
+    with _server("") as server:
+        yield server
+
+
 _database_numbers = itertools.count()
 
 
-@pytest.fixture
-def make_database(pg_server: PostgreSQLExecutor) -> Iterator[Callable[..., str]]:
-    """Create fresh databases for one test: ``make_database(contract=True) -> url``."""
+def _databases(server: PostgreSQLExecutor) -> Iterator[Callable[..., str]]:
     janitors: list[DatabaseJanitor] = []
 
     def make(contract: bool = True, name: str | None = None) -> str:
         janitor = DatabaseJanitor(
-            user=pg_server.user,
-            host=pg_server.host,
-            port=pg_server.port,
+            user=server.user,
+            host=server.host,
+            port=server.port,
             dbname=name or f"test_{os.getpid()}_{next(_database_numbers)}",
         )
         janitor.init()
         janitors.append(janitor)
         if contract:
             janitor.load(sql_dir() / "source_contract.sql")
-        return (
-            f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{janitor.dbname}"
-        )
+        return f"postgresql://{server.user}@{server.host}:{server.port}/{janitor.dbname}"
 
     yield make
     for janitor in janitors:
         janitor.drop()
+
+
+@pytest.fixture
+def make_database(pg_server: PostgreSQLExecutor) -> Iterator[Callable[..., str]]:
+    """Create fresh databases for one test: ``make_database(contract=True) -> url``."""
+    yield from _databases(pg_server)
+
+
+@pytest.fixture
+def make_database_without_pg_cron(
+    pg_server_without_pg_cron: PostgreSQLExecutor,
+) -> Iterator[Callable[..., str]]:
+    """make_database() on a server that does not preload pg_cron."""
+    yield from _databases(pg_server_without_pg_cron)
+
+
+@pytest.fixture
+def running_pg_cron(pg_server: PostgreSQLExecutor, make_database: Callable[..., str]) -> str:
+    """A fresh pg_cron database (cron.database_name, with the source contract) with
+    pg_cron's launcher connected to it, so that jobs really run.
+
+    The launcher exits for good when its database is dropped, as every test's
+    cleanup does; then the server is restarted to start it again.
+    """
+    url = make_database(name=CRON_DATABASE)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    launcher = ("SELECT EXISTS (SELECT FROM pg_stat_activity "
+                "WHERE backend_type = 'pg_cron launcher' AND datname = current_database())")
+    try:
+        if not scalar(engine, launcher):
+            pg_server.stop()
+            pg_server.start()
+        wait_until(lambda: scalar(engine, launcher), timeout=30, interval=0.1)
+    finally:
+        engine.dispose()
+    return url
 
 
 @pytest.fixture

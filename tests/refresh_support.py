@@ -115,8 +115,8 @@ def log_rows(engine: Engine, view: str | None = None) -> list[Any]:
         ).all()
 
 
-def wait_until(probe: Callable[[], T], timeout: float = 10.0) -> T:
-    """Poll ``probe`` until it returns something truthy."""
+def wait_until(probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.01) -> T:
+    """Poll ``probe`` every ``interval`` seconds until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -124,7 +124,7 @@ def wait_until(probe: Callable[[], T], timeout: float = 10.0) -> T:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {timeout} s waiting for {probe}")
-        time.sleep(0.01)
+        time.sleep(interval)
 
 
 def sleeping_backend(engine: Engine) -> int | None:

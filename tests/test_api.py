@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import time
@@ -16,27 +17,11 @@ import httpx
 import port_for
 import pytest
 import schemathesis
+from conftest import CRON_DATABASE
 from fastapi import FastAPI, Header, HTTPException
 from hypothesis import HealthCheck, Phase, settings
 from pytest_postgresql.executors import PostgreSQLExecutor
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import create_async_engine
-
-import soleflip_analytics.api
-from soleflip_analytics import RefreshCoordinator, close_events, refresh_views
-from soleflip_analytics.api.dependencies import _engine_for
-from soleflip_analytics.api.jobs import JobRunner
-from soleflip_analytics.dashboards.payloads import bundle
-from soleflip_analytics.dashboards.templates import DASHBOARDS
-from soleflip_analytics.events import _coordinators, coordinator_for
-from tests.refresh_support import (
+from refresh_support import (
     SEVEN_VIEWS,
     create_slow_view,
     execute,
@@ -44,13 +29,34 @@ from tests.refresh_support import (
     scalar,
     wait_until,
 )
-from tests.small_shop import small_shop
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from small_shop import small_shop
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import soleflip_analytics.api
+from soleflip_analytics import RefreshCoordinator, close_events, refresh_views, upgrade
+from soleflip_analytics.api.dependencies import _engine_for
+from soleflip_analytics.api.jobs import JobRunner
+from soleflip_analytics.dashboards.payloads import bundle
+from soleflip_analytics.dashboards.templates import DASHBOARDS
+from soleflip_analytics.events import _coordinators, coordinator_for
 
 PREFIX = "/api/v1/metabase"
 EXAMPLE_APP = Path(__file__).resolve().parents[1] / "examples" / "metabase_api.py"
-HOURLY_VIEWS = [
-    "metabase_executive_metrics", "metabase_inventory_status", "metabase_platform_performance",
-]
+TIERS = {
+    "metabase_executive_metrics": "hourly", "metabase_platform_performance": "hourly",
+    "metabase_inventory_status": "hourly", "metabase_product_performance": "daily",
+    "metabase_brand_analytics": "daily", "metabase_customer_geography": "daily",
+    "metabase_supplier_performance": "weekly",
+}
+HOURLY_VIEWS = sorted(view for view, tier in TIERS.items() if tier == "hourly")
 ORDER_VIEWS = SEVEN_VIEWS  # every view reads the orders
 STOCK_VIEWS = SEVEN_VIEWS - {"metabase_customer_geography", "metabase_platform_performance"}
 
@@ -366,6 +372,53 @@ async def test_sync_status_reports_problems(migrated_engine: Engine) -> None:
     assert never == SEVEN_VIEWS
 
 
+# -- pg_cron schedules -------------------------------------------------------------------
+
+
+async def test_setup_refresh_schedule_installs_the_pg_cron_jobs(
+    make_database: Callable[..., str],
+) -> None:
+    url = make_database(name=CRON_DATABASE)  # pg_cron's database: the jobs go here
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        execute(engine, f"SELECT cron.unschedule('soleflip_analytics:{CRON_DATABASE}:stale')")
+        async with client_for(make_app(engine)) as client:
+            health = (await client.get("/sync/status")).json()
+            assert "schedule_missing" in {problem["check"] for problem in health["problems"]}
+            response = await client.post("/setup/refresh-schedule")
+            assert response.status_code == 200
+            setup = response.json()
+            assert setup["cron_database"] == CRON_DATABASE and setup["views"] == TIERS
+            assert {job["job"] for job in setup["jobs"]} == {"tiers", "stale", "purge"}
+            assert all(job["installed"] and job["found"] and job["active"]
+                       for job in setup["jobs"])
+            status = (await client.get("/sync/status")).json()
+            assert "schedule_missing" not in {problem["check"] for problem in status["problems"]}
+            assert all(view["refresh_scheduled"] for view in status["views"])
+    finally:
+        engine.dispose()
+
+
+async def test_setup_refresh_schedule_without_pg_cron_says_how_to_enable_it(
+    make_database_without_pg_cron: Callable[..., str],
+) -> None:
+    url = make_database_without_pg_cron()
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        async with client_for(make_app(engine)) as client:
+            response = await client.post("/setup/refresh-schedule")
+            assert response.status_code == 409
+            assert "not in shared_preload_libraries" in response.json()["detail"]
+            status = (await client.get("/sync/status")).json()
+        assert [job["installed"] for job in status["schedules"]] == [False, False, False]
+        assert all("shared_preload_libraries" in job["reason"] for job in status["schedules"])
+        assert not any(view["refresh_scheduled"] for view in status["views"])
+    finally:
+        engine.dispose()
+
+
 # -- dashboards --------------------------------------------------------------------
 
 
@@ -440,6 +493,32 @@ async def test_an_unreachable_database_answers_503() -> None:
         response = await client.get("/views/status")
     assert response.status_code == 503
     assert "cannot be reached" in response.json()["detail"]
+
+
+async def test_as_a_member_of_the_refresher_role(source_url: str, source_engine: Engine) -> None:
+    """The shop application's usual role: refreshes and status, but no migrations."""
+    suffix = f"{os.getpid()}_{time.monotonic_ns()}"
+    refresher, login = f"api_refresher_{suffix}", f"api_app_{suffix}"
+    upgrade(source_url, reader_role=f"api_reader_{suffix}", refresher_role=refresher)
+    execute(source_engine, f"CREATE ROLE {login} LOGIN IN ROLE {refresher}")
+    engine = create_engine(make_url(source_url).set(username=login))
+    try:
+        async with client_for(make_app(engine)) as client:
+            job = (await client.post("/sync/all", params={"wait": "true"})).json()
+            assert job["status"] == "completed", job
+            status = await client.get("/sync/status")
+            assert status.status_code == 200 and status.json()["healthy"]
+            denied = await client.post("/views/create")
+            schedules = await client.post("/setup/refresh-schedule")
+        assert denied.status_code == 403
+        assert "permission denied" in denied.json()["detail"]
+        assert "deploying role" in denied.json()["detail"]
+        print(schedules.status_code, schedules.json())
+    finally:
+        engine.dispose()
+        with source_engine.begin() as connection:
+            for role in (login, refresher, f"api_reader_{suffix}"):
+                connection.execute(text(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"'))
 
 
 async def test_the_host_application_brings_its_authentication(shop: Engine) -> None:

@@ -273,7 +273,10 @@ def test_status_table(refreshed_url: str) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["view", "rows", "size", "indexes", "last", "refresh", "age",
                                 "stale", "schedule"]
-    assert [line.split()[0] for line in lines[2:]] == [f"analytics.{view}" for view in VIEWS]
+    assert [line.split()[0] for line in lines[2:2 + len(VIEWS)]] == [
+        f"analytics.{view}" for view in VIEWS
+    ]
+    assert lines[3 + len(VIEWS)].startswith("refresh schedules are NOT installed")
     platforms = next(line for line in lines if "metabase_platform_performance" in line)
     assert platforms.split()[1] == "6"
     assert platforms.split()[-2:] == ["no", "hourly"]

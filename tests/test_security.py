@@ -48,7 +48,7 @@ SOURCE_TABLES = ("transactions.orders", "inventory.stock", "core.suppliers",
                  "core.platforms", "catalog.product", "catalog.brand", "catalog.category")
 BOOKKEEPING_THE_REFRESHER_READS = {
     "view_freshness", "managed_views", "refresh_log", "refresh_requests", "source_changes",
-    "view_sources", "refresh_order",
+    "view_sources", "refresh_order", "schedules",
 }
 INJECTIONS = [
     "x; DROP TABLE transactions.orders",

@@ -1,7 +1,7 @@
 """Least privilege: a read-only role for Metabase, a refresher role for the application.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ from soleflip_analytics.roles import configured_role_names, install_roles, remov
 from soleflip_analytics.view_migrations import run_schema_file
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -15,13 +15,12 @@ from pydantic import BaseModel, ConfigDict
 from soleflip_analytics.api.jobs import JobState
 from soleflip_analytics.dashboards.model import Dashboard
 from soleflip_analytics.dashboards.payloads import Bundle
-from soleflip_analytics.health import HealthProblem
 from soleflip_analytics.refresh import RefreshResult
 from soleflip_analytics.status import ViewStatus
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(use_attribute_docstrings=True)
+    model_config = ConfigDict(use_attribute_docstrings=True, from_attributes=True)
 
 
 def _seconds(interval: timedelta | None) -> float | None:
@@ -66,6 +65,10 @@ class ViewInfo(_Body):
     age_seconds: float | None
     """How old the data is (now - data_as_of)."""
     refreshing_now: bool
+    refresh_scheduled: bool | None
+    """The pg_cron job that refreshes the view's tier is installed; false when it
+    could not be (GET /sync/status says why); null without a tier or before the
+    schedules migration."""
 
     @classmethod
     def of(cls, status: ViewStatus) -> ViewInfo:
@@ -90,6 +93,7 @@ class ViewInfo(_Body):
             stale=status.stale,
             age_seconds=_seconds(status.age),
             refreshing_now=status.refreshing_now,
+            refresh_scheduled=status.refresh_schedule and status.refresh_schedule.installed,
         )
 
 
@@ -173,14 +177,50 @@ class MigrationOutcome(_Body):
 
 
 class HealthProblemInfo(_Body):
-    view: str | None
-    check: str
-    """not_installed, missing, not_populated, empty, never_refreshed, too_old or refresh_failed."""
-    message: str
+    """One problem found by the health check (from a HealthProblem)."""
 
-    @classmethod
-    def of(cls, problem: HealthProblem) -> HealthProblemInfo:
-        return cls(view=problem.view, check=problem.check, message=problem.message)
+    view: str | None
+    """Null for a problem of a pg_cron job."""
+    check: str
+    """not_installed, missing, not_populated, empty, never_refreshed, too_old,
+    refresh_failed, schedule_missing, schedule_inactive or schedule_failed."""
+    message: str
+    """What is wrong and what to do."""
+
+
+class ScheduleInfo(_Body):
+    """One pg_cron job of the package (from a ScheduleStatus): declared, installed, running."""
+
+    job: str
+    """tiers, stale or purge."""
+    description: str
+    schedule: str
+    """Cron expression, evaluated by pg_cron in GMT."""
+    command: str
+    installed: bool
+    reason: str | None
+    """Why it is not installed, and how to fix that."""
+    cron_job_name: str | None
+    cron_database: str | None
+    """The database whose cron.job holds it."""
+    found: bool | None
+    """pg_cron has it now; null when pg_cron's tables could not be read (lookup_error)."""
+    cron_schedule: str | None
+    active: bool | None
+    last_run_status: str | None
+    """succeeded or failed: the latest run that ended."""
+    last_run_started_at: datetime | None
+    last_run_ended_at: datetime | None
+    last_run_message: str | None
+    lookup_error: str | None
+
+
+class ScheduleSetup(_Body):
+    cron_database: str | None
+    """pg_cron's database, where the jobs are."""
+    views: dict[str, str]
+    """Every view with a tier, and its tier (hourly, daily, weekly)."""
+    jobs: list[ScheduleInfo]
 
 
 class SyncStatus(_Body):
@@ -193,6 +233,8 @@ class SyncStatus(_Body):
     """Every view exists, is populated, young enough for its tier, and its latest
     refresh did not fail."""
     problems: list[HealthProblemInfo]
+    schedules: list[ScheduleInfo]
+    """The package's pg_cron jobs."""
     pending_events: list[str]
     """Tables changed by order or inventory events in this process whose refresh
     has not started yet."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from soleflip_analytics.api.dependencies import (
     Database,
@@ -31,6 +31,8 @@ from soleflip_analytics.api.models import (
     HealthProblemInfo,
     MigrationOutcome,
     RefreshJob,
+    ScheduleInfo,
+    ScheduleSetup,
     SyncStatus,
     ViewInfo,
 )
@@ -55,7 +57,12 @@ from soleflip_analytics.events import (
     sync_on_order_event,
 )
 from soleflip_analytics.health import acheck_health
-from soleflip_analytics.status import aview_status, read_view_status
+from soleflip_analytics.schedules import (
+    SchedulesNotInstalledError,
+    install_schedules,
+    schedule_status,
+)
+from soleflip_analytics.status import aview_status, read_view_status, view_status
 from soleflip_analytics.view_migrations import TIERS
 
 JOB_ROUTE = "soleflip_analytics_job"
@@ -68,6 +75,12 @@ _UPGRADE_LOCK_KEY = 0x50F1F11A
 _upgrade_lock = threading.Lock()
 
 _NOT_INSTALLED_HINT = " (over HTTP: POST /views/create)"
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver error (psycopg2 calls it pgcode, psycopg sqlstate)."""
+    return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)
 
 
 def _error(http_status: int, exception: BaseException) -> HTTPException:
@@ -89,12 +102,21 @@ class _LibraryErrors(APIRoute):
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, one_line(error) + _NOT_INSTALLED_HINT
                 ) from None
-            except (SourceContractError, CommandError) as error:
+            except (SourceContractError, CommandError, SchedulesNotInstalledError) as error:
                 raise _error(status.HTTP_409_CONFLICT, error) from None
             except OperationalError as error:
                 raise HTTPException(
                     status.HTTP_503_SERVICE_UNAVAILABLE,
                     f"the database cannot be reached or gave up on the query: {one_line(error)}",
+                ) from None
+            except ProgrammingError as error:
+                if _sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+                    raise
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"the database role of these endpoints may not do this: {one_line(error)}. "
+                    "Migrations run as the deploying role; refreshes and status need a member "
+                    "of the refresher role (docs/security.md).",
                 ) from None
 
         return translated
@@ -109,7 +131,7 @@ router = APIRouter(
     dependencies=[Depends(require_auth)],
     route_class=_LibraryErrors,
     tags=["soleflip-analytics"],
-    responses=_errors(status.HTTP_503_SERVICE_UNAVAILABLE),
+    responses=_errors(status.HTTP_403_FORBIDDEN, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 
 ViewName = Annotated[str, Path(description="A materialized view of schema analytics.")]
@@ -181,7 +203,7 @@ async def views_status(
     responses=_errors(status.HTTP_404_NOT_FOUND, status.HTTP_409_CONFLICT),
     summary="The state of one view",
 )
-async def view_status(
+async def one_view_status(
     engine: Database,
     view_name: ViewName,
     exact_counts: Annotated[bool, Query(
@@ -378,6 +400,7 @@ async def on_inventory_event(engine: Database) -> EventAccepted:
 async def sync_status(engine: Database) -> SyncStatus:
     views = await aview_status(engine)
     report = await acheck_health(engine)
+    schedules = await run_async(schedule_status, engine)
     existing = [view for view in views if view.exists]
     return SyncStatus(
         total_views=len(views),
@@ -386,10 +409,42 @@ async def sync_status(engine: Database) -> SyncStatus:
         total_rows=sum(view.row_count or 0 for view in existing),
         last_check=report.checked_at,
         healthy=report.healthy,
-        problems=[HealthProblemInfo.of(problem) for problem in report.problems],
+        problems=[HealthProblemInfo.model_validate(problem) for problem in report.problems],
+        schedules=[ScheduleInfo.model_validate(job) for job in schedules],
         pending_events=sorted(coordinator_for(engine).pending),
         views=[ViewInfo.of(view) for view in views],
     )
+
+
+# --------------------------------------------------------------------------
+# Schedules
+
+
+def _install_schedules(bind: DatabaseEngine) -> ScheduleSetup:
+    # Through psycopg2 even for an AsyncEngine: pg_cron may live in another
+    # database, reached over a second, blocking connection.
+    with synchronous(bind) as engine:
+        outcome = install_schedules(engine)
+        jobs = schedule_status(engine)
+        views = view_status(engine, exact_counts=False)
+    return ScheduleSetup(
+        cron_database=outcome.cron_database,
+        views={view.name: view.tier for view in views if view.tier is not None},
+        jobs=[ScheduleInfo.model_validate(job) for job in jobs],
+    )
+
+
+@router.post(
+    "/setup/refresh-schedule",
+    responses=_errors(status.HTTP_409_CONFLICT),
+    summary="Install (or replace) the pg_cron refresh schedules",
+)
+async def setup_refresh_schedule(engine: Database) -> ScheduleSetup:
+    """Install the package's pg_cron jobs, which refresh each tier when it is due
+    (docs/schedules.md); the migrations install them on upgrade, so this is for a
+    database upgraded before pg_cron was enabled. 409 when pg_cron cannot take
+    them: the message says why and how to fix it."""
+    return await asyncio.to_thread(_install_schedules, engine)
 
 
 # --------------------------------------------------------------------------
