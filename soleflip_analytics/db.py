@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.deploy import resolve_url
 
@@ -122,3 +123,8 @@ def require_installed(connection: Connection) -> None:
             "apply the migrations first, "
             "with soleflip_analytics.upgrade(url) or `alembic -x url=... upgrade head`."
         )
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver error (psycopg2 calls it pgcode, psycopg sqlstate)."""
+    return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)

@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, event, pool, text
 from sqlalchemy.engine import URL, Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
 
-from soleflip_analytics.db import Bind, NotInstalledError, connect
+from soleflip_analytics.db import Bind, NotInstalledError, connect, sqlstate
 from soleflip_analytics.deploy import STRICT_SCHEDULES_OPTION
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def _read_cron_server(connection: Connection) -> CronServer:
             ).scalar_one()
         preloaded, cron_database = setting is not None, setting
     except DBAPIError as error:
-        if getattr(error.orig, "pgcode", None) != "42501":  # insufficient_privilege
+        if sqlstate(error) != "42501":  # insufficient_privilege
             raise
         # The setting exists (pg_cron is preloaded) but only superusers and
         # pg_read_all_settings may read it. The extension can only be created

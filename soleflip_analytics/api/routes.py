@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from soleflip_analytics.api.dependencies import (
     Database,
@@ -47,6 +47,7 @@ from soleflip_analytics.db import (
     connect,
     require_installed,
     run_async,
+    sqlstate,
 )
 from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, alembic_config
 from soleflip_analytics.events import (
@@ -78,11 +79,6 @@ _NOT_INSTALLED_HINT = " (over HTTP: POST /views/create)"
 _INSUFFICIENT_PRIVILEGE = "42501"
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    """The SQLSTATE of a driver error (psycopg2 calls it pgcode, psycopg sqlstate)."""
-    return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)
-
-
 def _error(http_status: int, exception: BaseException) -> HTTPException:
     return HTTPException(http_status, one_line(exception))
 
@@ -110,13 +106,13 @@ class _LibraryErrors(APIRoute):
                     f"the database cannot be reached or gave up on the query: {one_line(error)}",
                 ) from None
             except ProgrammingError as error:
-                if _sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+                if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
                     raise
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN,
                     f"the database role of these endpoints may not do this: {one_line(error)}. "
                     "Migrations run as the deploying role; refreshes and status need a member "
-                    "of the refresher role (docs/security.md).",
+                    "of the refresher role (README, 'Roles and privileges').",
                 ) from None
 
         return translated
@@ -441,7 +437,7 @@ def _install_schedules(bind: DatabaseEngine) -> ScheduleSetup:
 )
 async def setup_refresh_schedule(engine: Database) -> ScheduleSetup:
     """Install the package's pg_cron jobs, which refresh each tier when it is due
-    (docs/schedules.md); the migrations install them on upgrade, so this is for a
+    (README, "Refresh schedules"); the migrations install them on upgrade, so this is for a
     database upgraded before pg_cron was enabled. 409 when pg_cron cannot take
     them: the message says why and how to fix it."""
     return await asyncio.to_thread(_install_schedules, engine)
