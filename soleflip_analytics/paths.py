@@ -26,3 +26,7 @@ def sql_dir() -> Path:
 
 def view_sql_path(view_name: str, version: int) -> Path:
     return sql_dir() / "views" / view_name / f"v{version}.sql"
+
+
+def function_sql_path(function_name: str, version: int) -> Path:
+    return sql_dir() / "functions" / function_name / f"v{version}.sql"

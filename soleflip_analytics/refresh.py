@@ -3,20 +3,24 @@
 Each view is refreshed by the SQL function ``analytics.refresh_view`` (the same
 code pg_cron and the CLI run), in a transaction of its own with a lock timeout
 and a statement timeout. That function takes the view's advisory lock, picks a
-concurrent or plain refresh, counts the rows and writes the refresh log; an
-error inside it is logged there and leaves the view's previous rows in place.
-An error that escapes it (a lost connection, say) is logged from here.
+swap, concurrent or plain refresh, counts the rows and writes the refresh log;
+an error inside it is logged there and leaves the view's previous rows in
+place. An error that escapes it (a lost connection, say) is logged from here.
+
+Views that do not read each other are refreshed side by side on separate
+connections (``parallel``), the longest (by its last refresh) first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.catalog import select_views
@@ -37,6 +41,13 @@ _SET_TIMEOUTS = text(
 )
 _REFRESH_VIEW = text(
     "SELECT * FROM analytics.refresh_view(:view, :concurrent, :triggered_by, :only_stale, :wait)"
+)
+_LEVELS = text(
+    "SELECT o.view_name, o.level FROM analytics.refresh_order o "
+    "LEFT JOIN LATERAL (SELECT l.duration FROM analytics.refresh_log l "
+    "                   WHERE l.view_name = o.view_name AND l.status = 'succeeded' "
+    "                   ORDER BY l.id DESC LIMIT 1) last ON true "
+    "ORDER BY o.level, last.duration DESC NULLS FIRST, o.view_name"
 )
 _REQUEST = text("SELECT analytics.request_refresh(:view)")
 _HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
@@ -115,6 +126,7 @@ def refresh_views(
     lock_timeout: float = 5.0,
     statement_timeout: float = 600.0,
     triggered_by: str = "manual",
+    parallel: int = 2,
 ) -> list[RefreshResult]:
     """Refresh materialized views of schema analytics, each in its own transaction.
 
@@ -133,11 +145,13 @@ def refresh_views(
     snapshot. ``lock_timeout`` and ``statement_timeout`` (seconds) bound each
     view's refresh; waiting for a running refresh of the same view counts
     against the statement timeout only. ``triggered_by`` is written to the log
-    (manual, event, cron, cli, …).
+    (manual, event, cron, cli, …). ``parallel``: how many views that do not read
+    each other are refreshed at once, each on a connection of its own (an Engine
+    or URL is needed for that; a Connection refreshes one view at a time).
 
     A failing view does not stop the others and keeps its previous rows. The
-    result has one entry per refresh, in order: a view appears twice when it
-    was refreshed once more for a request that arrived while it ran.
+    result has one entry per refresh, in refresh order: a view appears twice
+    when it was refreshed once more for a request that arrived while it ran.
     """
     options = _Options(
         concurrent=concurrently,
@@ -145,18 +159,24 @@ def refresh_views(
         lock_timeout=_milliseconds("lock_timeout", lock_timeout),
         statement_timeout=_milliseconds("statement_timeout", statement_timeout),
     )
+    if parallel < 1:
+        raise ValueError(f"parallel must be at least 1, not {parallel!r}")
     with connect(bind) as connection:
         require_installed(connection)
         with connection.begin():
             targets = select_views(connection, views, tier, affected_by)
-        results: list[RefreshResult] = []
-        for view in targets:
-            results.append(_attempt(connection, view, options, only_stale=only_stale, wait=wait))
-            # A request that arrived while this refresh ran came after its
-            # snapshot (the refresh deleted the ones it saw): refresh once more.
-            while results[-1].status in _HELD_THE_LOCK and _has_request(connection, view):
-                results.append(_attempt(connection, view, options, only_stale=True, wait=False))
-        return results
+            levels = _levels(connection, targets)
+        engine = None if isinstance(bind, Connection) else connection.engine
+        done: dict[str, list[RefreshResult]] = {}
+        for level in levels:
+            workers = min(parallel, len(level)) if engine is not None else 1
+            if workers == 1:
+                for view in level:
+                    done[view] = _refresh(connection, view, options, only_stale, wait)
+            else:
+                done.update(_refresh_side_by_side(engine, level, workers, options,
+                                                  only_stale, wait))
+        return [result for view in targets for result in done[view]]
 
 
 async def arefresh_views(
@@ -171,6 +191,7 @@ async def arefresh_views(
     lock_timeout: float = 5.0,
     statement_timeout: float = 600.0,
     triggered_by: str = "manual",
+    parallel: int = 2,
 ) -> list[RefreshResult]:
     """refresh_views() for asyncio code: awaits without blocking the event loop.
 
@@ -180,8 +201,45 @@ async def arefresh_views(
     return await run_async(
         refresh_views, bind, views, concurrently=concurrently, tier=tier,
         affected_by=affected_by, only_stale=only_stale, wait=wait, lock_timeout=lock_timeout,
-        statement_timeout=statement_timeout, triggered_by=triggered_by,
+        statement_timeout=statement_timeout, triggered_by=triggered_by, parallel=parallel,
     )
+
+
+def _levels(connection: Connection, targets: list[str]) -> list[list[str]]:
+    """The targets by dependency level, each level's longest (last refresh) first."""
+    wanted = set(targets)
+    levels: dict[int, list[str]] = {}
+    for view, level in connection.execute(_LEVELS):
+        if view in wanted:
+            levels.setdefault(level, []).append(view)
+    return [levels[level] for level in sorted(levels)]
+
+
+def _refresh(connection: Connection, view: str, options: _Options, only_stale: bool,
+             wait: bool) -> list[RefreshResult]:
+    results = [_attempt(connection, view, options, only_stale=only_stale, wait=wait)]
+    # A request that arrived while this refresh ran came after its snapshot
+    # (the refresh deleted the ones it saw): refresh once more.
+    while results[-1].status in _HELD_THE_LOCK and _has_request(connection, view):
+        results.append(_attempt(connection, view, options, only_stale=True, wait=False))
+    return results
+
+
+def _refresh_side_by_side(engine: Engine, views: list[str], workers: int, options: _Options,
+                          only_stale: bool, wait: bool) -> dict[str, list[RefreshResult]]:
+    """Refresh views that do not read each other on ``workers`` connections at once."""
+    queue = iter(views)  # each worker takes the next view, the longest first
+    done: dict[str, list[RefreshResult]] = {}
+
+    def work() -> None:
+        with engine.connect() as connection:
+            for view in queue:
+                done[view] = _refresh(connection, view, options, only_stale, wait)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+    return done
 
 
 def _attempt(

@@ -1,4 +1,5 @@
-"""The verbs a migration uses: create_view, update_view, drop_view.
+"""The verbs a migration uses: create_view, update_view, drop_view, and for the
+package's routines create_function and update_function.
 
 A view's SQL lives in ``sql/views/<name>/v<N>.sql``: the CREATE MATERIALIZED
 VIEW, its indexes and its comments, with the view's name unqualified. The verbs
@@ -7,6 +8,10 @@ run that file with ``search_path`` pointing at the analytics schema and keep
 tracking is installed (revision 0009), they also put it on any table a new view
 version reads; once the package's roles are (revision 0011), they grant them
 SELECT on the view, which a rebuilt view would otherwise lose.
+
+A routine of the package that changes between releases lives the same way in
+``sql/functions/<name>/v<N>.sql`` (CREATE OR REPLACE, the signature never
+changes; a new signature is a new routine).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from soleflip_analytics.paths import sql_dir, view_sql_path
+from soleflip_analytics.paths import function_sql_path, sql_dir, view_sql_path
 
 SCHEMA = "analytics"
 TIERS = ("hourly", "daily", "weekly")
@@ -142,3 +147,29 @@ def drop_view(name: str) -> None:
     op.get_bind().execute(
         text("DELETE FROM analytics.managed_views WHERE view_name = :name"), {"name": name}
     )
+
+
+def create_function(name: str, version: int) -> None:
+    """Create a routine of schema analytics from its version file."""
+    run_sql_file(op.get_bind(), function_sql_path(name, version))
+
+
+def update_function(name: str, version: int) -> None:
+    """Replace a routine with another version of it, keeping SECURITY DEFINER.
+
+    CREATE OR REPLACE keeps the owner and the grants but resets SECURITY
+    DEFINER, which revision 0011 sets on the routines the refresher role runs.
+    A downgrade calls it with the previous version.
+    """
+    bind = op.get_bind()
+    definer = bind.execute(
+        text(
+            "SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p "
+            "WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname = :name "
+            "AND p.prosecdef"
+        ),
+        {"name": name},
+    ).scalars().all()
+    run_sql_file(bind, function_sql_path(name, version))
+    for signature in definer:
+        bind.exec_driver_sql(f"ALTER FUNCTION {signature} SECURITY DEFINER")

@@ -662,3 +662,49 @@ def test_downgrading_0009_removes_the_triggers_on_the_shop_tables(
     assert scalar(migrated_engine, "SELECT to_regclass('analytics.refresh_log')") is None
     upgrade(source_url)
     assert scalar(migrated_engine, ours) == 8
+
+
+# -- side by side --------------------------------------------------------------
+
+
+def _sleeping_backends(engine: Engine) -> int:
+    return scalar(engine, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                          "AND datname = current_database()")
+
+
+def test_views_that_do_not_read_each_other_are_refreshed_side_by_side(
+    migrated_engine: Engine,
+) -> None:
+    create_slow_view(migrated_engine, "slow_a", seconds=1.5)
+    execute(migrated_engine,
+            "CREATE MATERIALIZED VIEW analytics.slow_b AS SELECT orders FROM analytics.slow_a "
+            "CROSS JOIN LATERAL pg_sleep((SELECT seconds FROM public.refresh_delay)) WITH NO DATA; "
+            "CREATE MATERIALIZED VIEW analytics.slow_c AS SELECT count(*) AS orders "
+            "FROM transactions.orders "
+            "CROSS JOIN LATERAL pg_sleep((SELECT seconds FROM public.refresh_delay)) WITH NO DATA")
+    most_at_once: list[int] = []
+
+    def refresh(parallel: int) -> list:
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(refresh_views, migrated_engine, ["slow_b", "slow_c", "slow_a"],
+                                  parallel=parallel)
+            counts = []
+            while not running.done():
+                counts.append(_sleeping_backends(migrated_engine))
+                time.sleep(0.05)
+            most_at_once.append(max(counts))
+            return running.result()
+
+    side_by_side = refresh(parallel=2)
+    one_by_one = refresh(parallel=1)
+
+    # slow_a and slow_c at once; slow_b, built on slow_a, after both.
+    assert most_at_once == [2, 1]
+    for results in (side_by_side, one_by_one):
+        assert all(result.status == "succeeded" for result in results)
+        assert [result.view for result in results] == ["slow_a", "slow_c", "slow_b"]
+    started = {result.view: result.started_at for result in side_by_side}
+    finished = {result.view: result.finished_at for result in side_by_side}
+    assert started["slow_b"] >= max(finished["slow_a"], finished["slow_c"])
+    with pytest.raises(ValueError, match="parallel must be at least 1"):
+        refresh_views(migrated_engine, parallel=0)

@@ -4,7 +4,11 @@ Revision ID: 0009
 Revises: 0008
 """
 
-from soleflip_analytics.view_migrations import run_schema_file, track_source_tables
+from soleflip_analytics.view_migrations import (
+    create_function,
+    run_schema_file,
+    track_source_tables,
+)
 
 revision = "0009"
 down_revision = "0008"
@@ -14,6 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     run_schema_file("refresh_v1.sql")
+    create_function("track_changes", version=1)
+    create_function("refresh_lock_holder", version=1)
+    create_function("refresh_view", version=1)
     track_source_tables()
 
 

@@ -106,7 +106,7 @@ class ViewRefresh(_Body):
     outcome: Literal["succeeded", "failed", "skipped", "up_to_date"]
     """As in analytics.refresh_log: skipped means another refresh of the view was
     running and took the request over."""
-    method: Literal["concurrently", "plain"] | None
+    method: Literal["concurrently", "swap", "plain"] | None
     started_at: datetime
     completed_at: datetime
     duration_seconds: float

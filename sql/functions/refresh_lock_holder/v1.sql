@@ -1,0 +1,15 @@
+-- analytics.refresh_lock_holder, version 1.
+
+CREATE OR REPLACE FUNCTION analytics.refresh_lock_holder(view_oid oid) RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT l.pid
+    FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                        WHERE d.datname = pg_catalog.current_database())
+      AND l.classid = analytics.refresh_lock_class()::oid
+      AND l.objid = view_oid
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION analytics.refresh_lock_holder(oid) IS
+    'Server process refreshing the view right now, or null.';

@@ -1,0 +1,193 @@
+"""Refresh by swap: big views are rebuilt beside the old rows and swapped in."""
+
+from __future__ import annotations
+
+import threading
+
+from refresh_support import SEVEN_VIEWS, add_sales, execute, scalar
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from soleflip_analytics import downgrade, refresh_views, upgrade, view_status
+
+INVENTORY = "metabase_inventory_status"
+
+
+def swap_everything(engine: Engine, attempts: int = 5, lock_timeout: str = "50ms") -> None:
+    execute(
+        engine,
+        "UPDATE analytics.refresh_settings SET swap_min_rows = 0, swap_attempts = :attempts, "
+        "swap_lock_timeout = CAST(:lock_timeout AS interval)",
+        attempts=attempts, lock_timeout=lock_timeout,
+    )
+
+
+def catalog_of(engine: Engine, view: str) -> dict:
+    """Everything about a view a swap must keep, but its oid."""
+    with engine.connect() as connection:
+        relation = connection.execute(text(
+            "SELECT pg_get_viewdef(c.oid) AS definition, c.relowner::regrole::text AS owner, "
+            "       c.relacl::text AS acl, obj_description(c.oid, 'pg_class') AS comment, "
+            "       m.ispopulated "
+            "FROM pg_class c JOIN pg_matviews m ON m.schemaname = 'analytics' "
+            "                                  AND m.matviewname = c.relname "
+            "WHERE c.oid = to_regclass('analytics.' || :view)"), {"view": view}).mappings().one()
+        columns = connection.execute(text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+            "       col_description(a.attrelid, a.attnum) "
+            "FROM pg_attribute a WHERE a.attrelid = to_regclass('analytics.' || :view) "
+            "AND a.attnum > 0 ORDER BY a.attnum"), {"view": view}).all()
+        indexes = connection.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'analytics' AND tablename = :view ORDER BY 1"),
+            {"view": view}).all()
+        leftovers = connection.execute(text(
+            "SELECT relname FROM pg_class WHERE relname LIKE 'soleflip\\_swap\\_%'")).all()
+    return {**relation, "columns": columns, "indexes": indexes, "leftovers": leftovers}
+
+
+def contents(engine: Engine, view: str) -> list:
+    with engine.connect() as connection:
+        return sorted(map(tuple, connection.execute(text(f"SELECT * FROM analytics.{view}"))),
+                      key=repr)
+
+
+def recomputed(engine: Engine, view: str) -> list:
+    with engine.connect() as connection:
+        query = connection.execute(
+            text("SELECT rtrim(pg_get_viewdef(to_regclass('analytics.' || :view)), ';')"),
+            {"view": view}).scalar_one()
+        return sorted(map(tuple, connection.execute(text(query))), key=repr)
+
+
+def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engine: Engine) -> None:
+    refresh_views(migrated_engine)
+    before = {view: catalog_of(migrated_engine, view) for view in SEVEN_VIEWS}
+    swap_everything(migrated_engine)
+    add_sales(migrated_engine, 40)
+
+    results = refresh_views(migrated_engine)
+
+    assert {result.view: result.method for result in results} == dict.fromkeys(SEVEN_VIEWS, "swap")
+    assert all(result.detail == "built beside the old rows and swapped in" for result in results)
+    for view in SEVEN_VIEWS:
+        assert catalog_of(migrated_engine, view) == before[view], view
+        assert contents(migrated_engine, view) == recomputed(migrated_engine, view), view
+    counts = {result.view: result.row_count for result in results}
+    assert counts[INVENTORY] == scalar(migrated_engine,
+                                       f"SELECT count(*) FROM analytics.{INVENTORY}")
+    # The refresh lock follows the view's name, not its oid, which changed.
+    with migrated_engine.connect() as refresher:
+        refresher.execute(text("SELECT pg_advisory_xact_lock(analytics.refresh_lock_class(), "
+                               "analytics.refresh_lock_key(:view))"), {"view": INVENTORY})
+        refreshing = {status.name for status in view_status(migrated_engine)
+                      if status.refreshing_now}
+    assert refreshing == {INVENTORY}
+
+
+def test_views_built_on_a_swapped_view_are_rebuilt_with_it(migrated_engine: Engine) -> None:
+    execute(
+        migrated_engine,
+        "CREATE MATERIALIZED VIEW analytics.unsold_by_category AS "
+        "SELECT stock_category, count(*) AS items FROM analytics.metabase_inventory_status "
+        "WHERE times_sold = 0 GROUP BY stock_category; "
+        "CREATE UNIQUE INDEX unsold_by_category_key "
+        "ON analytics.unsold_by_category (stock_category); "
+        "COMMENT ON COLUMN analytics.unsold_by_category.items IS 'Unsold items.'; "
+        "GRANT SELECT ON analytics.unsold_by_category TO PUBLIC",
+    )
+    refresh_views(migrated_engine)
+    before = catalog_of(migrated_engine, "unsold_by_category")
+    swap_everything(migrated_engine)
+    add_sales(migrated_engine, 25)
+
+    results = {result.view: result for result in refresh_views(migrated_engine, [INVENTORY])}
+
+    assert results[INVENTORY].method == "swap"
+    assert results[INVENTORY].detail == (
+        "built beside the old rows and swapped in, with unsold_by_category"
+    )
+    assert catalog_of(migrated_engine, "unsold_by_category") == before
+    assert contents(migrated_engine, "unsold_by_category") == recomputed(
+        migrated_engine, "unsold_by_category"
+    )
+
+
+def test_a_plain_view_reading_it_keeps_the_swap_away(migrated_engine: Engine) -> None:
+    execute(migrated_engine,
+            "CREATE VIEW public.dead_stock AS SELECT * FROM analytics.metabase_inventory_status "
+            "WHERE stock_category = 'Dead Stock'")
+    swap_everything(migrated_engine)
+
+    result = refresh_views(migrated_engine, [INVENTORY])[0]
+
+    assert (result.status, result.method) == ("succeeded", "concurrently")
+    assert result.detail == "the swap gave up (public.dead_stock reads it); refreshed concurrently"
+    assert scalar(migrated_engine, "SELECT count(*) FROM public.dead_stock") is not None
+
+
+def test_the_swap_gives_up_on_a_long_reader_and_refreshes_concurrently(
+    migrated_engine: Engine,
+) -> None:
+    refresh_views(migrated_engine)
+    before = catalog_of(migrated_engine, INVENTORY)
+    swap_everything(migrated_engine, attempts=2, lock_timeout="20ms")
+    add_sales(migrated_engine, 10)
+
+    with migrated_engine.connect() as reader:
+        reader.execute(text(f"SELECT count(*) FROM analytics.{INVENTORY}")).all()
+        # The reader's transaction stays open: it holds the view.
+        result = refresh_views(migrated_engine, [INVENTORY])[0]
+        assert reader.execute(text(f"SELECT count(*) FROM analytics.{INVENTORY}")).scalar_one()
+
+    assert (result.status, result.method) == ("succeeded", "concurrently")
+    assert result.detail.startswith("the swap gave up (readers held the view through 2 tries")
+    assert catalog_of(migrated_engine, INVENTORY) == before  # no shadow left behind
+    assert contents(migrated_engine, INVENTORY) == recomputed(migrated_engine, INVENTORY)
+
+
+def test_readers_never_see_an_empty_view_during_swaps(migrated_engine: Engine) -> None:
+    add_sales(migrated_engine, 60)
+    refresh_views(migrated_engine)
+    swap_everything(migrated_engine)
+    expected = scalar(migrated_engine, f"SELECT count(*) FROM analytics.{INVENTORY}")
+    seen: list[int] = []
+    stopping = threading.Event()
+
+    def read() -> None:
+        with migrated_engine.connect() as connection:
+            while not stopping.is_set():
+                seen.append(connection.execute(
+                    text(f"SELECT count(*) FROM analytics.{INVENTORY}")).scalar_one())
+                connection.commit()
+
+    def read_from_an_old_snapshot() -> int:
+        with migrated_engine.connect() as connection:
+            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            connection.execute(text("SELECT 1")).all()  # the snapshot is taken here
+            refresh_views(migrated_engine, [INVENTORY])
+            return connection.execute(
+                text(f"SELECT count(*) FROM analytics.{INVENTORY}")).scalar_one()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        methods = [refresh_views(migrated_engine, [INVENTORY])[0].method for _ in range(5)]
+        old_snapshot_count = read_from_an_old_snapshot()
+    finally:
+        stopping.set()
+        reader.join()
+    assert methods == ["swap"] * 5
+    assert seen and set(seen) == {expected}
+    assert old_snapshot_count == expected
+
+
+def test_downgrade_records_swaps_as_plain_refreshes(source_url: str,
+                                                    migrated_engine: Engine) -> None:
+    swap_everything(migrated_engine)
+    refresh_views(migrated_engine, [INVENTORY])
+    downgrade(source_url, "0011")
+    assert scalar(migrated_engine, "SELECT method FROM analytics.refresh_log "
+                                   "ORDER BY id DESC LIMIT 1") == "plain"
+    upgrade(source_url)
+    assert refresh_views(migrated_engine, [INVENTORY])[0].method == "concurrently"
