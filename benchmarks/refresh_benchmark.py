@@ -1,6 +1,7 @@
-"""Refresh and dashboard timings of the seven views at a given number of orders.
+"""Refresh, dashboard and writer timings of the analytics views at a given number of orders.
 
     python3 benchmarks/refresh_benchmark.py --orders 100000 [--json PATH]
+        [--runs 20] [--writers 8 --writer-seconds 5 --writer-rounds 3]
 
 Starts a throwaway PostgreSQL server with the settings of a small production
 server (SETTINGS below, crash safety on), creates the source contract, seeds
@@ -10,31 +11,48 @@ and refreshes all views once to warm up. Then, in this order, it measures:
 - baseline: plain ``REFRESH MATERIALIZED VIEW CONCURRENTLY`` of each view, one
   after another in refresh order, on one autocommit connection;
 - default: ``refresh_views(url)``, the package's strategy, while a reader thread
-  runs ``SELECT 1 FROM analytics.<view> LIMIT 1`` over the seven views in a
-  loop and records its longest wait;
+  runs ``SELECT 1 FROM analytics.<view> LIMIT 1`` over all views in a loop and
+  records its longest wait;
 - after 1,000 new completed orders (one INSERT … SELECT on existing stock and
   platform ids): ``refresh_views(url, affected_by="transactions.orders",
-  only_stale=True)``;
+  only_stale=True)``, with the reader thread running again;
 - nothing changed: ``refresh_views(url, only_stale=True)`` right after;
+- the rows of each view, and the size on disk of orders, stock, each view and
+  the database;
 - every dashboard card's query, rendered with no filter values, once to warm
-  up and then ``--runs`` times: p50 and p95 per card.
+  up and then ``--runs`` times: p50 and p95 per card;
+- last, on the same server: the insert throughput of ``--writers`` concurrent
+  writers into transactions.orders with change tracking off and on
+  (writer_throughput.measure_writers, with its own few setup rows).
 
-Prints a table and writes the figures as JSON (default
+The views are those of analytics.refresh_order, however many there are. Prints
+a table, ending with each target of the issue "Speed at a million orders"
+against the measured figure, and writes every figure as JSON (default
 benchmarks/results-<orders>.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import platform
 import statistics
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from writer_throughput import (  # beside this script, on sys.path when run as one
+    WriterFigures,
+    measure_writers,
+    report_writers,
+)
 
 from soleflip_analytics import refresh_views, upgrade
 from soleflip_analytics.dashboards.payloads import template_tags
@@ -56,6 +74,12 @@ SETTINGS = {
 }
 
 NEW_ORDERS = 1_000
+
+# The refreshes during which the reader runs (keys of Results.readers).
+READER_PHASES = {
+    "default": "default refresh",
+    "after_new_orders": f"refresh after {NEW_ORDERS:,} new orders",
+}
 
 # Unsold stock first (the shop sells what it has), each paired with the sale
 # figures and platform of an existing completed order.
@@ -91,6 +115,16 @@ class Refresh:
     seconds: float
     views: dict[str, float]
     methods: dict[str, str | None] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReaderWait:
+    """A dashboard reader's longest wait during one refresh."""
+
+    max_wait_ms: float
+    view: str
+    queries: int
 
 
 @dataclass
@@ -99,6 +133,22 @@ class CardTiming:
     card: str
     p50_ms: float
     p95_ms: float
+
+
+@dataclass
+class Target:
+    """One target of the issue: the limit, the measured figure and whether it is met."""
+
+    name: str
+    unit: str  # "s", "ms" or "%"
+    limit: float
+    measured: float | None  # None: not measured in this run
+    baseline: float | None = None
+    note: str = ""
+    met: bool | None = field(init=False)  # None: not measured
+
+    def __post_init__(self) -> None:
+        self.met = None if self.measured is None else self.measured <= self.limit
 
 
 @dataclass
@@ -118,6 +168,15 @@ class Results:
     after_new_orders: Refresh
     only_stale_unchanged: Refresh
     cards: list[CardTiming]
+    machine: str = ""
+    # The reader's longest wait per measured refresh ("default", "after_new_orders");
+    # reader_max_wait_* above are the longest of them.
+    readers: dict[str, ReaderWait] = field(default_factory=dict)
+    writers: WriterFigures | None = None
+    # Bytes on disk (table and indexes) of the two growing source tables, each
+    # view and the whole database, after the refreshes above.
+    sizes: dict[str, int] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
 
 
 def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False) -> Refresh:
@@ -131,6 +190,7 @@ def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = F
         seconds,
         {result.view: result.duration.total_seconds() for result in results},
         {result.view: result.method for result in results},
+        {result.view: result.status for result in results},
     )
 
 
@@ -175,6 +235,38 @@ class Reader(threading.Thread):
                     if wait > self.max_wait:
                         self.max_wait, self.max_wait_view = wait, view
 
+    def figures(self) -> ReaderWait:
+        return ReaderWait(1000 * self.max_wait, self.max_wait_view, self.queries)
+
+
+@contextlib.contextmanager
+def reading(engine: Engine, views: list[str]) -> Iterator[Reader]:
+    """A Reader running for the duration of the block."""
+    reader = Reader(engine, views)
+    reader.start()
+    try:
+        yield reader
+    finally:
+        reader.stopping.set()
+        reader.join()
+
+
+def relation_sizes(engine: Engine, views: list[str]) -> dict[str, int]:
+    relations = ["transactions.orders", "inventory.stock",
+                 *(f"analytics.{view}" for view in views)]
+    with engine.connect() as connection:
+        sizes = {
+            relation: connection.execute(
+                text("SELECT pg_total_relation_size(CAST(:relation AS regclass))"),
+                {"relation": relation},
+            ).scalar_one()
+            for relation in relations
+        }
+        sizes["database"] = connection.exec_driver_sql(
+            "SELECT pg_database_size(current_database())"
+        ).scalar_one()
+    return sizes
+
 
 def percentile(samples: list[float], share: float) -> float:
     """The nearest-rank percentile of the samples."""
@@ -200,7 +292,28 @@ def card_timings(engine: Engine, runs: int) -> list[CardTiming]:
     return timings
 
 
-def measure(orders: int, runs: int) -> Results:
+def machine_facts() -> str:
+    """CPUs, memory, OS, Python and the load average when the run started."""
+    facts = [f"{os.cpu_count()} CPUs"]
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        facts.append(f"{memory / 2**30:.0f} GiB RAM")
+    facts.append(f"{platform.system()} {platform.machine()}")
+    facts.append(f"Python {platform.python_version()}")
+    with contextlib.suppress(OSError, AttributeError):
+        facts.append(f"load average {os.getloadavg()[0]:.1f} at start")
+    return ", ".join(facts)
+
+
+def measure(
+    orders: int,
+    runs: int,
+    writers: int = 8,
+    writer_seconds: int = 5,
+    writer_rounds: int = 3,
+) -> Results:
+    """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers."""
+    machine = machine_facts()
     with LocalServer("bench", settings=SETTINGS) as server:
         url = server.url
         create_source_contract(url)
@@ -211,18 +324,18 @@ def measure(orders: int, runs: int) -> Results:
             warm_up = timed_refresh(url)
             views = refresh_order(engine)
             baseline = baseline_refresh(engine, views)
-            reader = Reader(engine, views)
-            reader.start()
-            default = timed_refresh(url)
-            reader.stopping.set()
-            reader.join()
+            with reading(engine, views) as reader:
+                default = timed_refresh(url)
+            readers = {"default": reader.figures()}
             with engine.begin() as connection:
                 inserted = connection.execute(INSERT_NEW_ORDERS, {"count": NEW_ORDERS}).rowcount
             if inserted != NEW_ORDERS:
                 raise SystemExit(f"inserted {inserted} orders, not {NEW_ORDERS}")
-            after_new_orders = timed_refresh(
-                url, affected_by="transactions.orders", only_stale=True
-            )
+            with reading(engine, views) as reader:
+                after_new_orders = timed_refresh(
+                    url, affected_by="transactions.orders", only_stale=True
+                )
+            readers["after_new_orders"] = reader.figures()
             only_stale_unchanged = timed_refresh(url, only_stale=True)
             with engine.connect() as connection:
                 view_rows = {
@@ -231,10 +344,17 @@ def measure(orders: int, runs: int) -> Results:
                     ).scalar_one()
                     for view in views
                 }
+            sizes = relation_sizes(engine, views)
             cards = card_timings(engine, runs)
         finally:
             engine.dispose()
-        return Results(
+        # Last: the writers add rows and orders of their own.
+        writer_figures = (
+            measure_writers(url, writers, writer_seconds, writer_rounds)
+            if writers > 0 and writer_rounds > 0 else None
+        )
+        longest = max(readers.values(), key=lambda wait: wait.max_wait_ms)
+        results = Results(
             orders=orders,
             server=server.version(),
             settings=dict(SETTINGS),
@@ -244,34 +364,101 @@ def measure(orders: int, runs: int) -> Results:
             warm_up=warm_up,
             baseline=baseline,
             default=default,
-            reader_max_wait_ms=1000 * reader.max_wait,
-            reader_max_wait_view=reader.max_wait_view,
-            reader_queries=reader.queries,
+            reader_max_wait_ms=longest.max_wait_ms,
+            reader_max_wait_view=longest.view,
+            reader_queries=sum(wait.queries for wait in readers.values()),
             after_new_orders=after_new_orders,
             only_stale_unchanged=only_stale_unchanged,
             cards=cards,
+            machine=machine,
+            readers=readers,
+            writers=writer_figures,
+            sizes=sizes,
         )
+        results.targets = check_targets(results)
+        return results
+
+
+def check_targets(results: Results) -> list[Target]:
+    """The targets of the issue "Speed at a million orders" against this run's figures."""
+    worst = max(results.cards, key=lambda card: card.p95_ms)
+    over = sum(card.p95_ms > 50 for card in results.cards)
+    waits = results.readers or {
+        "default": ReaderWait(results.reader_max_wait_ms, results.reader_max_wait_view,
+                              results.reader_queries)
+    }
+    longest_during = max(waits, key=lambda name: waits[name].max_wait_ms)
+    writers = results.writers
+    return [
+        Target("Refresh of all views", "s", 15, results.default.seconds,
+               baseline=results.baseline.seconds,
+               note=f"{len(results.default.views)} views; baseline: plain REFRESH "
+                    "CONCURRENTLY one after another"),
+        Target("Longest dashboard reader wait during a refresh", "ms", 100,
+               results.reader_max_wait_ms,
+               note=f"on {results.reader_max_wait_view}, during the "
+                    f"{READER_PHASES.get(longest_during, longest_during)}; "
+                    + ", ".join(f"{READER_PHASES.get(name, name)} {wait.max_wait_ms:.0f} ms"
+                                for name, wait in waits.items())),
+        Target(f"After {NEW_ORDERS:,} new orders, affected views", "s", 15,
+               results.after_new_orders.seconds,
+               note=f"{len(results.after_new_orders.views)} views refreshed"),
+        Target("only_stale with nothing changed", "ms", 100,
+               1000 * results.only_stale_unchanged.seconds),
+        Target("Every dashboard card p95 (worst card)", "ms", 50, worst.p95_ms,
+               note=f"{worst.card}; {over} of {len(results.cards)} cards above 50 ms"),
+        Target("Change tracking's cost to writers (1 − on/off)", "%", 10,
+               None if writers is None else 100 * writers.tracking_cost,
+               note="not measured" if writers is None else
+                    f"{writers.writers} writers: on {writers.median['on']:,.0f}, "
+                    f"off {writers.median['off']:,.0f} inserts/s "
+                    f"(on = {writers.on_share_of_off:.0%} of off)"),
+    ]
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "ms":
+        return f"{value:.0f} ms"
+    return f"{value:.1f} %"
 
 
 def report(results: Results) -> str:
     lines = [
         f"{results.server}; {results.orders:,} orders, {results.stock_items:,} stock items",
+    ]
+    if results.machine:
+        lines.append(results.machine)
+    lines += [
         f"load (seed): {results.load_seconds:.1f} s",
         "",
         f"{'view':34} {'rows':>10} {'baseline s':>11} {'default s':>10}  method",
     ]
     for view, seconds in results.baseline.views.items():
+        default = results.default.views.get(view)
         lines.append(
-            f"{view:34} {results.view_rows[view]:>10,} {seconds:>11.2f} "
-            f"{results.default.views[view]:>10.2f}  {results.default.methods[view]}"
+            f"{view:34} {results.view_rows.get(view, 0):>10,} {seconds:>11.2f} "
+            f"{'-' if default is None else f'{default:.2f}':>10}  "
+            f"{results.default.methods.get(view)}"
         )
     lines += [
-        f"{'all seven (wall)':34} {'':>10} {results.baseline.seconds:>11.2f} "
+        f"{'all views (wall)':34} {'':>10} {results.baseline.seconds:>11.2f} "
         f"{results.default.seconds:>10.2f}",
         "",
-        f"warm-up refresh, all seven: {results.warm_up.seconds:.2f} s",
-        f"reader's longest wait during the default refresh: {results.reader_max_wait_ms:.0f} ms"
-        f" (on {results.reader_max_wait_view}, {results.reader_queries:,} queries)",
+        f"warm-up refresh, all views: {results.warm_up.seconds:.2f} s",
+    ]
+    if results.sizes:  # the views under 1 MiB left out
+        lines.append("on disk (tables and indexes): " + ", ".join(
+            f"{relation} {size / 2**20:,.1f} MiB" for relation, size in results.sizes.items()
+            if not relation.startswith("analytics.") or size >= 2**20
+        ))
+    for name, wait in results.readers.items():
+        lines.append(f"reader's longest wait during the {READER_PHASES.get(name, name)}: "
+                     f"{wait.max_wait_ms:.0f} ms (on {wait.view}, {wait.queries:,} queries)")
+    lines += [
         f"after {NEW_ORDERS:,} new orders (affected_by orders, only_stale): "
         f"{results.after_new_orders.seconds:.2f} s",
         f"only_stale, nothing changed: {1000 * results.only_stale_unchanged.seconds:.0f} ms",
@@ -282,20 +469,68 @@ def report(results: Results) -> str:
               for card in results.cards]
     worst = max(results.cards, key=lambda card: card.p95_ms)
     lines.append(f"worst p95: {worst.p95_ms:.1f} ms ({worst.card})")
+    if results.writers is not None:
+        writers = results.writers
+        lines += [
+            "",
+            f"{writers.writers} writers inserting orders, {writers.seconds} s per run, "
+            f"{writers.rounds} rounds (median):",
+            *report_writers(writers),
+        ]
+    lines += [
+        "",
+        f"Targets (set for 1,000,000 orders; this run: {results.orders:,} orders)",
+        f"{'target':48} {'limit':>9} {'measured':>10} {'baseline':>10}  met",
+    ]
+    for target in check_targets(results):
+        met = {True: "yes", False: "NO", None: "-"}[target.met]
+        lines.append(
+            f"{target.name:48} {f'≤ {target.limit:g} {target.unit}':>9} "
+            f"{_figure(target.measured, target.unit):>10} "
+            f"{_figure(target.baseline, target.unit):>10}  {met}"
+        )
+        if target.note:
+            lines.append(f"{'':4}{target.note}")
     return "\n".join(lines)
+
+
+def results_to_json(results: Results) -> str:
+    return json.dumps(asdict(results), indent=2) + "\n"
+
+
+def results_from_json(source: str) -> Results:
+    """Results from what results_to_json wrote (older files lack the newer fields)."""
+    data: dict[str, Any] = json.loads(source)
+    for name in ("warm_up", "baseline", "default", "after_new_orders", "only_stale_unchanged"):
+        data[name] = Refresh(**data[name])
+    data["cards"] = [CardTiming(**card) for card in data["cards"]]
+    data["readers"] = {name: ReaderWait(**wait)
+                       for name, wait in data.get("readers", {}).items()}
+    if data.get("writers") is not None:
+        data["writers"] = WriterFigures(**data["writers"])
+    results = Results(**{**data, "targets": []})
+    results.targets = check_targets(results)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each card query")
+    parser.add_argument("--writers", type=int, default=8,
+                        help="concurrent writers inserting orders (0: skip the writers)")
+    parser.add_argument("--writer-seconds", type=int, default=5,
+                        help="seconds of each writer run")
+    parser.add_argument("--writer-rounds", type=int, default=3,
+                        help="rounds of the writers, tracking off and on in each")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results-<orders>.json")
     args = parser.parse_args()
 
-    results = measure(args.orders, args.runs)
+    results = measure(args.orders, args.runs, args.writers, args.writer_seconds,
+                      args.writer_rounds)
     print(report(results))
     path = args.json or Path(__file__).parent / f"results-{args.orders}.json"
-    path.write_text(json.dumps(asdict(results), indent=2) + "\n")
+    path.write_text(results_to_json(results))
     print(f"wrote {path}")
 
 

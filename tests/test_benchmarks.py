@@ -1,0 +1,157 @@
+"""The benchmark harness end to end at a tiny scale, and its chart.
+
+One run of benchmarks/refresh_benchmark.py's ``measure`` on its own throwaway
+server (2,000 orders, two runs per card, two writers for 1 s in one round):
+the figures must be complete and sane, survive the JSON round trip, and the
+report must show every target of the issue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from soleflip_analytics.dashboards.templates import DASHBOARDS
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+TARGETS = (
+    "Refresh of all views",
+    "Longest dashboard reader wait during a refresh",
+    "After 1,000 new orders, affected views",
+    "only_stale with nothing changed",
+    "Every dashboard card p95 (worst card)",
+    "Change tracking's cost to writers (1 − on/off)",
+)
+
+
+def _benchmark_module(name: str) -> ModuleType:
+    # The scripts import each other as top-level modules, as when run from benchmarks/.
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return _benchmark_module("refresh_benchmark")
+
+
+@pytest.fixture(scope="module")
+def results(bench: ModuleType) -> Any:
+    return bench.measure(orders=2000, runs=2, writers=2, writer_seconds=1, writer_rounds=1)
+
+
+def test_every_view_has_a_baseline_and_a_default_time(results: Any) -> None:
+    views = set(results.view_rows)
+    assert views, "no views in analytics.refresh_order"
+    assert set(results.baseline.views) == views
+    assert set(results.default.views) == views
+    for refresh in (results.baseline, results.default):
+        assert all(seconds > 0 for seconds in refresh.views.values())
+        assert refresh.seconds > 0
+    # The wall time of the whole call covers the time of its views.
+    assert results.default.seconds >= sum(results.default.views.values()) * 0.99
+    assert all(status == "succeeded" for status in results.default.statuses.values())
+    assert all(rows > 0 for rows in results.view_rows.values())
+    assert results.stock_items >= results.orders
+    assert set(results.sizes) == {"transactions.orders", "inventory.stock", "database"} | {
+        f"analytics.{view}" for view in views
+    }
+    assert all(size > 0 for size in results.sizes.values())
+    assert results.load_seconds > 0
+
+
+def test_readers_ran_during_both_refreshes(results: Any) -> None:
+    assert set(results.readers) == {"default", "after_new_orders"}
+    for wait in results.readers.values():
+        assert wait.queries > 0
+        assert wait.view in results.view_rows
+        assert 0 < wait.max_wait_ms
+    longest = max(wait.max_wait_ms for wait in results.readers.values())
+    assert results.reader_max_wait_ms == longest
+    assert results.reader_queries == sum(wait.queries for wait in results.readers.values())
+
+
+def test_new_orders_refresh_the_views_reading_orders(results: Any) -> None:
+    refreshed = results.after_new_orders
+    assert refreshed.views, "no view refreshed after new orders"
+    assert set(refreshed.views) <= set(results.view_rows)
+    assert all(status == "succeeded" for status in refreshed.statuses.values())
+
+
+def test_only_stale_with_nothing_changed_finds_every_view_up_to_date(results: Any) -> None:
+    unchanged = results.only_stale_unchanged
+    assert set(unchanged.statuses) == set(results.view_rows)
+    assert set(unchanged.statuses.values()) == {"up_to_date"}
+    assert set(unchanged.methods.values()) == {None}
+
+
+def test_every_card_is_timed_with_p50_at_most_p95(results: Any) -> None:
+    cards = [(dashboard.name, card.name) for dashboard in DASHBOARDS for card in dashboard.cards]
+    assert [(card.dashboard, card.card) for card in results.cards] == cards
+    for card in results.cards:
+        assert 0 < card.p50_ms <= card.p95_ms, card
+
+
+def test_writer_figures_are_positive(results: Any) -> None:
+    writers = results.writers
+    assert writers is not None
+    assert writers.writers == 2 and writers.rounds == 1
+    assert set(writers.runs) == {"off", "on"}
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in writers.runs.values())
+    assert writers.median["on"] > 0 and writers.median["off"] > 0
+    assert writers.on_share_of_off == pytest.approx(writers.median["on"] / writers.median["off"])
+
+
+def test_targets_cover_the_issue(results: Any) -> None:
+    assert [target.name for target in results.targets] == list(TARGETS)
+    for target in results.targets:
+        assert target.measured is not None, target.name
+        assert target.met is (target.measured <= target.limit)
+    assert results.targets[0].baseline == results.baseline.seconds
+
+
+def test_json_round_trips(bench: ModuleType, results: Any, tmp_path: Path) -> None:
+    source = bench.results_to_json(results)
+    json.loads(source)  # plain JSON
+    loaded = bench.results_from_json(source)
+    assert loaded == results
+    assert bench.results_to_json(loaded) == source
+    assert bench.report(loaded) == bench.report(results)
+
+
+def test_report_prints_every_target(bench: ModuleType, results: Any) -> None:
+    report = bench.report(results)
+    summary = report[report.index("Targets (set for 1,000,000 orders"):]
+    for name in TARGETS:
+        assert name in summary
+    lines = [line for line in summary.splitlines() if line.startswith(TARGETS)]
+    assert len(lines) == len(TARGETS)
+    assert all(line.rstrip().endswith(("yes", "NO")) for line in lines)
+    for view in results.view_rows:
+        assert view in report
+    assert "tracking on" in report and "tracking off" in report
+
+
+def test_the_chart_is_drawn_from_results(results: Any, bench: ModuleType,
+                                         tmp_path: Path) -> None:
+    chart = _benchmark_module("chart")
+    paths = []
+    for orders, factor in ((2000, 1), (20000, 4)):
+        data = json.loads(bench.results_to_json(results))
+        data["orders"] = orders
+        data["default"]["seconds"] *= factor
+        data["baseline"]["seconds"] *= factor
+        path = tmp_path / f"results-{orders}.json"
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    out = tmp_path / "docs" / "refresh.png"
+    chart.main([*map(str, paths), "--out", str(out)])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 10_000
