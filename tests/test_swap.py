@@ -61,6 +61,8 @@ def recomputed(engine: Engine, view: str) -> list:
 
 
 def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engine: Engine) -> None:
+    execute(migrated_engine,
+            f"ALTER MATERIALIZED VIEW analytics.{INVENTORY} SET (fillfactor = 90)")
     refresh_views(migrated_engine)
     before = {view: catalog_of(migrated_engine, view) for view in SEVEN_VIEWS}
     swap_everything(migrated_engine)
@@ -73,6 +75,10 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
     for view in SEVEN_VIEWS:
         assert catalog_of(migrated_engine, view) == before[view], view
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view), view
+    # Storage parameters stay; VACUUM for the (frozen) inserts is off.
+    assert scalar(migrated_engine, "SELECT reloptions FROM pg_class "
+                                   f"WHERE oid = 'analytics.{INVENTORY}'::regclass") == [
+        "fillfactor=90", "autovacuum_vacuum_insert_threshold=-1"]
     counts = {result.view: result.row_count for result in results}
     assert counts[INVENTORY] == scalar(migrated_engine,
                                        f"SELECT count(*) FROM analytics.{INVENTORY}")

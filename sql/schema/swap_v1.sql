@@ -8,7 +8,7 @@ ALTER TABLE analytics.refresh_settings
     ADD COLUMN swap_min_rows bigint NOT NULL DEFAULT 100000 CHECK (swap_min_rows >= 0),
     ADD COLUMN swap_lock_timeout interval NOT NULL DEFAULT '50 milliseconds'
         CHECK (swap_lock_timeout > interval '0'),
-    ADD COLUMN swap_attempts integer NOT NULL DEFAULT 5 CHECK (swap_attempts > 0);
+    ADD COLUMN swap_attempts integer NOT NULL DEFAULT 10 CHECK (swap_attempts > 0);
 COMMENT ON COLUMN analytics.refresh_settings.swap_min_rows IS
     'A view with at least this many rows is refreshed by building its new contents beside the old and swapping them in (method swap); smaller views concurrently.';
 COMMENT ON COLUMN analytics.refresh_settings.swap_lock_timeout IS
@@ -50,10 +50,20 @@ DECLARE
     col        record;
     grant_     record;
     prefix     text;
+    storage    text;
 BEGIN
+    -- The original's storage parameters, and no autovacuum for the inserts: the
+    -- rows are written frozen, and a VACUUM running when the next swap comes
+    -- would hold it off (autovacuum still cleans up after concurrent refreshes).
+    SELECT pg_catalog.string_agg(o.option, ', ') INTO storage
+    FROM (SELECT pg_catalog.unnest(c.reloptions) AS option
+          FROM pg_catalog.pg_class c WHERE c.oid = original) o
+    WHERE o.option NOT LIKE 'autovacuum\_vacuum\_insert\_threshold=%';
     PERFORM pg_catalog.set_config('search_path', definition_path, true);
-    EXECUTE pg_catalog.format('CREATE MATERIALIZED VIEW analytics_swap.%I AS %s WITH NO DATA',
-                              view_name, definition);
+    EXECUTE pg_catalog.format(
+        'CREATE MATERIALIZED VIEW analytics_swap.%I WITH (%s) AS %s WITH NO DATA', view_name,
+        pg_catalog.concat_ws(', ', storage, 'autovacuum_vacuum_insert_threshold = -1'),
+        definition);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     shadow := pg_catalog.format('analytics_swap.%I', view_name)::regclass;
     IF owner_name <> current_user THEN
@@ -196,7 +206,7 @@ BEGIN
                 swapped := true;
                 EXIT;
             EXCEPTION WHEN lock_not_available THEN
-                PERFORM pg_catalog.pg_sleep(0.1 * attempt);
+                PERFORM pg_catalog.pg_sleep(least(0.1 * attempt, 1));
             END;
         END LOOP;
         IF NOT swapped THEN
