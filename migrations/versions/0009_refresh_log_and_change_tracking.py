@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     run_schema_file("refresh_v1.sql")
     create_function("track_changes", version=1)
+    create_function("view_is_stale", version=1)
     create_function("refresh_lock_holder", version=1)
     create_function("refresh_view", version=1)
     track_source_tables()

@@ -1,4 +1,4 @@
-"""Change tracking that costs the shop's writers less: update the process's row first.
+"""Cheaper change tracking: writers update their row first; the stale check reads sources once.
 
 Revision ID: 0013
 Revises: 0012
@@ -14,7 +14,9 @@ depends_on = None
 
 def upgrade() -> None:
     update_function("track_changes", version=2)
+    update_function("view_is_stale", version=2)
 
 
 def downgrade() -> None:
+    update_function("view_is_stale", version=1)
     update_function("track_changes", version=1)
