@@ -49,6 +49,12 @@ _LEVELS = text(
     "                   ORDER BY l.id DESC LIMIT 1) last ON true "
     "ORDER BY o.level, last.duration DESC NULLS FIRST, o.view_name"
 )
+_REBUILT = text(
+    "SELECT rebuilt.* FROM analytics.refresh_log swap "
+    "JOIN analytics.refresh_log rebuilt "
+    "  ON rebuilt.refresh_xid = swap.refresh_xid AND rebuilt.id <> swap.id "
+    "WHERE swap.id = ANY(:ids) ORDER BY rebuilt.id"
+)
 _REQUEST = text("SELECT analytics.request_refresh(:view)")
 _HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
 _LOG_FAILURE = text(
@@ -169,13 +175,18 @@ def refresh_views(
         engine = None if isinstance(bind, Connection) else connection.engine
         done: dict[str, list[RefreshResult]] = {}
         for level in levels:
+            level = [view for view in level if view not in done]
             workers = min(parallel, len(level)) if engine is not None else 1
-            if workers == 1:
+            if workers < 2:
                 for view in level:
                     done[view] = _refresh(connection, view, options, only_stale, wait)
             else:
                 done.update(_refresh_side_by_side(engine, level, workers, options,
                                                   only_stale, wait))
+            # Views a swap rebuilt with the view it swapped are refreshed already.
+            for rebuilt in _rebuilt_by_swaps(connection, [done[view] for view in level]):
+                if rebuilt.view in targets:
+                    done.setdefault(rebuilt.view, []).append(rebuilt)
         return [result for view in targets for result in done[view]]
 
 
@@ -213,6 +224,17 @@ def _levels(connection: Connection, targets: list[str]) -> list[list[str]]:
         if view in wanted:
             levels.setdefault(level, []).append(view)
     return [levels[level] for level in sorted(levels)]
+
+
+def _rebuilt_by_swaps(connection: Connection,
+                      results: list[list[RefreshResult]]) -> list[RefreshResult]:
+    swaps = [result.log_id for outcome in results for result in outcome
+             if result.method == "swap" and result.status == SUCCEEDED]
+    if not swaps:
+        return []
+    with connection.begin():
+        rows = connection.execute(_REBUILT, {"ids": swaps}).mappings().all()
+    return [RefreshResult.from_log(row) for row in rows]
 
 
 def _refresh(connection: Connection, view: str, options: _Options, only_stale: bool,

@@ -20,6 +20,16 @@ SEVEN_VIEWS = {
     "metabase_product_performance",
     "metabase_supplier_performance",
 }
+# The views the dashboard cards read instead of every row of
+# metabase_inventory_status (revision 0014): they read it, and nothing else.
+CARD_VIEWS = {
+    "bought_items_by_brand",
+    "sold_items_by_price_band",
+    "sold_items_by_product",
+    "unsold_stock_items",
+    "unsold_stock_summary",
+}
+ALL_VIEWS = SEVEN_VIEWS | CARD_VIEWS
 
 _REFERENCE_ROWS = """
 INSERT INTO core.platforms (name, slug) VALUES ('StockX', 'stockx'), ('GOAT', 'goat')

@@ -22,7 +22,8 @@ from fastapi import FastAPI, Header, HTTPException
 from hypothesis import HealthCheck, Phase, settings
 from pytest_postgresql.executors import PostgreSQLExecutor
 from refresh_support import (
-    SEVEN_VIEWS,
+    ALL_VIEWS,
+    CARD_VIEWS,
     create_slow_view,
     execute,
     log_rows,
@@ -55,10 +56,13 @@ TIERS = {
     "metabase_inventory_status": "hourly", "metabase_product_performance": "daily",
     "metabase_brand_analytics": "daily", "metabase_customer_geography": "daily",
     "metabase_supplier_performance": "weekly",
+    **dict.fromkeys(sorted(CARD_VIEWS), "hourly"),
 }
 HOURLY_VIEWS = sorted(view for view, tier in TIERS.items() if tier == "hourly")
-ORDER_VIEWS = SEVEN_VIEWS  # every view reads the orders
-STOCK_VIEWS = SEVEN_VIEWS - {"metabase_customer_geography", "metabase_platform_performance"}
+# Refreshed by dependency level: the card views read metabase_inventory_status.
+HOURLY_IN_REFRESH_ORDER = sorted(HOURLY_VIEWS, key=lambda view: (view in CARD_VIEWS, view))
+ORDER_VIEWS = ALL_VIEWS  # every view reads the orders
+STOCK_VIEWS = ALL_VIEWS - {"metabase_customer_geography", "metabase_platform_performance"}
 
 pytestmark = pytest.mark.anyio
 
@@ -124,7 +128,7 @@ async def test_views_status_gives_every_view_with_counted_rows(
     response = await client.get("/views/status")
     assert response.status_code == 200
     views = {view["view_name"]: view for view in response.json()}
-    assert set(views) == SEVEN_VIEWS
+    assert set(views) == ALL_VIEWS
     platforms = views["metabase_platform_performance"]
     assert platforms["row_count"] == 3 and platforms["row_count_exact"]
     assert platforms["exists"] and platforms["populated"] and not platforms["stale"]
@@ -144,7 +148,7 @@ async def test_one_views_status_and_an_unknown_name(client: httpx.AsyncClient) -
     unknown = await client.get("/views/metabase_brands/status")
     assert unknown.status_code == 404
     assert "'metabase_brands'" in unknown.json()["detail"]
-    assert all(view in unknown.json()["detail"] for view in SEVEN_VIEWS)
+    assert all(view in unknown.json()["detail"] for view in ALL_VIEWS)
 
 
 async def test_delete_is_refused_and_points_to_the_migrations(
@@ -162,14 +166,14 @@ async def test_create_applies_the_migrations_once(source_engine: Engine) -> None
         assert first.status_code == 200
         body = first.json()
         assert body["revision_before"] is None and body["upgraded"]
-        assert body["views"] == dict.fromkeys(SEVEN_VIEWS, True)
+        assert body["views"] == dict.fromkeys(ALL_VIEWS, True)
         again = (await client.post("/views/create")).json()
         assert again["revision_before"] == again["revision"] == body["revision"]
         assert not again["upgraded"]
         refused = await client.post("/views/create", params={"drop_existing": "true"})
         assert refused.status_code == 409 and "db downgrade" in refused.json()["detail"]
     assert scalar(source_engine, "SELECT count(*) FROM pg_matviews WHERE schemaname = 'analytics'"
-                  ) == len(SEVEN_VIEWS)
+                  ) == len(ALL_VIEWS)
 
 
 async def test_create_without_the_shop_tables_names_them_and_creates_nothing(
@@ -241,8 +245,8 @@ async def test_wait_answers_200_with_the_finished_job(client: httpx.AsyncClient)
     )
     assert response.status_code == 200
     job = response.json()
-    assert job["status"] == "completed" and job["views"] == HOURLY_VIEWS
-    assert [result["view_name"] for result in job["results"]] == HOURLY_VIEWS
+    assert job["status"] == "completed" and job["views"] == HOURLY_IN_REFRESH_ORDER
+    assert [result["view_name"] for result in job["results"]] == HOURLY_IN_REFRESH_ORDER
 
 
 async def test_sync_all_refreshes_every_view_in_dependency_order(
@@ -250,7 +254,7 @@ async def test_sync_all_refreshes_every_view_in_dependency_order(
 ) -> None:
     job = await finished(client, (await client.post("/sync/all")).json())
     assert job["status"] == "completed"
-    assert set(job["views"]) == SEVEN_VIEWS
+    assert set(job["views"]) == ALL_VIEWS
     assert [result["view_name"] for result in job["results"]] == job["views"]
 
 
@@ -358,7 +362,7 @@ async def test_sync_status_sums_up_the_views_and_their_health(
     response = await client.get("/sync/status")
     assert response.status_code == 200
     status = response.json()
-    assert status["total_views"] == status["existing_views"] == len(SEVEN_VIEWS)
+    assert status["total_views"] == status["existing_views"] == len(ALL_VIEWS)
     assert status["missing_views"] == 0
     assert status["total_rows"] == sum(view["row_count"] for view in status["views"]) > 0
     assert status["healthy"] and status["problems"] == []
@@ -369,7 +373,7 @@ async def test_sync_status_reports_problems(migrated_engine: Engine) -> None:
         status = (await client.get("/sync/status")).json()
     assert not status["healthy"]
     never = {p["view"] for p in status["problems"] if p["check"] == "never_refreshed"}
-    assert never == SEVEN_VIEWS
+    assert never == ALL_VIEWS
 
 
 # -- pg_cron schedules -------------------------------------------------------------------
@@ -482,7 +486,7 @@ async def test_the_database_url_from_the_environment(
         async with client_for(app) as client:
             response = await client.get("/views/status")
         assert response.status_code == 200
-        assert {view["view_name"] for view in response.json()} == SEVEN_VIEWS
+        assert {view["view_name"] for view in response.json()} == ALL_VIEWS
     finally:
         _engine_for(source_url).dispose()
 
@@ -546,7 +550,7 @@ async def test_an_async_engine_works_too(source_url: str) -> None:
         async with client_for(make_app(engine)) as client:
             assert (await client.post("/views/create")).json()["upgraded"]
             job = (await client.post("/sync/all", params={"wait": "true"})).json()
-            assert job["status"] == "completed" and len(job["results"]) == len(SEVEN_VIEWS)
+            assert job["status"] == "completed" and len(job["results"]) == len(ALL_VIEWS)
             status = (await client.get("/views/metabase_platform_performance/status")).json()
             assert status["populated"] and status["last_refresh"] is not None
             assert (await client.post("/sync/on-order-event")).status_code == 202

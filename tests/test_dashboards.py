@@ -166,9 +166,14 @@ def test_inventory_cards_follow_stock_category_and_supplier(shop: Engine) -> Non
         ("metabase_platform_performance", "avg_payout_days", "Average payout days (all time)"),
         ("metabase_product_performance", "product_sku", "Products (all time)"),
         ("metabase_brand_analytics", "total_revenue", "Brand market share (all time)"),
-        ("metabase_inventory_status", "stock_category", "Aging distribution"),
         ("metabase_customer_geography", "country", "Sales by country (all time)"),
         ("metabase_supplier_performance", "sell_through_rate", "Supplier performance (all time)"),
+        # The views that add up metabase_inventory_status for the cards.
+        ("unsold_stock_summary", "stock_category", "Aging distribution"),
+        ("unsold_stock_items", "days_in_stock", "Inventory"),
+        ("sold_items_by_product", "revenue", "Top 10 products by revenue"),
+        ("sold_items_by_price_band", "price_band", "Price distribution"),
+        ("bought_items_by_brand", "items_bought", "Sell-through by brand"),
     ],
 )
 def test_renaming_a_view_column_breaks_the_cards_that_read_it(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from refresh_support import SEVEN_VIEWS, add_sales, execute
+from refresh_support import ALL_VIEWS, CARD_VIEWS, add_sales, execute
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -18,12 +18,12 @@ def problems(report: HealthReport) -> set[tuple[str | None, str]]:
 
 def test_healthy_after_a_refresh_and_never_refreshed_before(migrated_engine: Engine) -> None:
     before = check_health(migrated_engine)
-    assert problems(before) == {(view, "never_refreshed") for view in SEVEN_VIEWS}
+    assert problems(before) == {(view, "never_refreshed") for view in ALL_VIEWS}
     assert "has no successful refresh on record" in before.problems[0].message
     refresh_views(migrated_engine)
     report = check_health(migrated_engine)
-    assert report.healthy and report.views == tuple(sorted(SEVEN_VIEWS))
-    assert str(report) == "healthy: 7 views checked"
+    assert report.healthy and report.views == tuple(sorted(ALL_VIEWS))
+    assert str(report) == f"healthy: {len(ALL_VIEWS)} views checked"
     assert asyncio.run(acheck_health(migrated_engine)).healthy
 
 
@@ -74,7 +74,7 @@ def test_too_old_for_its_tier_with_configurable_limits(migrated_engine: Engine) 
         ("metabase_executive_metrics", "too_old"),
         ("metabase_platform_performance", "too_old"),
         ("metabase_inventory_status", "too_old"),
-    }
+    } | {(view, "too_old") for view in CARD_VIEWS}
     message = report.problems[0].message
     assert "3 h 0 min ago; its hourly schedule allows 2 h 0 min" in message
     relaxed = check_health(migrated_engine, max_age={"hourly": timedelta(hours=4)})

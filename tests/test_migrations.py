@@ -16,14 +16,14 @@ from pytest_alembic.tests import (  # noqa: F401 (pytest-alembic's built-in test
     test_up_down_consistency,
     test_upgrade,
 )
-from refresh_support import SEVEN_VIEWS
+from refresh_support import ALL_VIEWS
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import SourceContractError, deploy, downgrade, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = sorted(SEVEN_VIEWS)
+VIEWS = sorted(ALL_VIEWS)
 
 # Every object outside the system schemas, by kind: what "nothing changed" compares.
 CATALOG_SNAPSHOT = text(
@@ -109,7 +109,7 @@ def managed_views(engine: Engine) -> list[str]:
         )
 
 
-def test_upgrade_creates_the_seven_views_each_with_a_unique_index(migrated_engine: Engine) -> None:
+def test_upgrade_creates_the_views_each_with_a_unique_index(migrated_engine: Engine) -> None:
     assert managed_views(migrated_engine) == VIEWS
     with migrated_engine.connect() as connection:
         unique_indexed = connection.execute(
@@ -123,6 +123,7 @@ def test_upgrade_creates_the_seven_views_each_with_a_unique_index(migrated_engin
             text("SELECT view_name, version, tier FROM analytics.managed_views ORDER BY 1")
         ).all()
     assert registered == [
+        ("bought_items_by_brand", 1, "hourly"),
         ("metabase_brand_analytics", 1, "daily"),
         ("metabase_customer_geography", 1, "daily"),
         ("metabase_executive_metrics", 1, "hourly"),
@@ -130,6 +131,10 @@ def test_upgrade_creates_the_seven_views_each_with_a_unique_index(migrated_engin
         ("metabase_platform_performance", 1, "hourly"),
         ("metabase_product_performance", 1, "daily"),
         ("metabase_supplier_performance", 1, "weekly"),
+        ("sold_items_by_price_band", 1, "hourly"),
+        ("sold_items_by_product", 1, "hourly"),
+        ("unsold_stock_items", 1, "hourly"),
+        ("unsold_stock_summary", 1, "hourly"),
     ]
 
 

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from refresh_support import (
-    SEVEN_VIEWS,
+    ALL_VIEWS,
+    CARD_VIEWS,
     add_sales,
     create_slow_view,
     execute,
@@ -35,7 +36,7 @@ from soleflip_analytics import (
     upgrade,
 )
 
-VIEWS_READING_STOCK = SEVEN_VIEWS - {
+VIEWS_READING_STOCK = ALL_VIEWS - {
     "metabase_executive_metrics", "metabase_platform_performance",
 }
 
@@ -61,7 +62,7 @@ def test_refreshes_every_view_in_dependency_order_concurrently_when_possible(
     )
     first = refresh_views(migrated_engine)
     names = [result.view for result in first]
-    assert set(names) == SEVEN_VIEWS | {"aaa_top_platform", "no_unique_index"}
+    assert set(names) == ALL_VIEWS | {"aaa_top_platform", "no_unique_index"}
     assert names.index("metabase_platform_performance") < names.index("aaa_top_platform")
     results = by_view(first)
     assert all(result.status == "succeeded" for result in first)
@@ -99,7 +100,7 @@ def test_an_unknown_name_raises_listing_the_known_views_before_refreshing_anythi
         refresh_views(migrated_engine, ["metabase_executive_metrics", "metabase_sales"])
     message = str(error.value)
     assert "'metabase_sales'" in message and "Nothing was refreshed" in message
-    for view in SEVEN_VIEWS:
+    for view in ALL_VIEWS:
         assert view in message
     assert log_rows(migrated_engine) == []
 
@@ -127,18 +128,18 @@ def test_affected_by_follows_the_dependency_catalog(migrated_engine: Engine) -> 
     def affected(tables: str | list[str]) -> set[str]:
         return {result.view for result in refresh_views(migrated_engine, affected_by=tables)}
 
-    # An order touches all seven (and what is built on them), not the three a
-    # hand-kept list named.
-    assert affected("transactions.orders") == SEVEN_VIEWS | {"platform_summary"}
+    # An order touches all seven (and what is built on them: the card views too),
+    # not the three a hand-kept list named.
+    assert affected("transactions.orders") == ALL_VIEWS | {"platform_summary"}
     assert affected("inventory.stock") == VIEWS_READING_STOCK
     assert affected("core.suppliers") == {
         "metabase_inventory_status", "metabase_supplier_performance",
-    }
+    } | CARD_VIEWS
     assert affected(["core.platforms", "catalog.category"]) == {
         "metabase_executive_metrics", "metabase_platform_performance",
         "metabase_customer_geography", "metabase_inventory_status",
         "metabase_product_performance", "platform_summary",
-    }
+    } | CARD_VIEWS
     assert affected("analytics.metabase_platform_performance") == {"platform_summary"}
     execute(migrated_engine, "CREATE TABLE public.newsletter (email text)")
     assert affected("public.newsletter") == set()
@@ -153,7 +154,7 @@ def test_tier_selects_the_views_their_migrations_registered(migrated_engine: Eng
     assert tier("hourly") == {
         "metabase_executive_metrics", "metabase_platform_performance",
         "metabase_inventory_status",
-    }
+    } | CARD_VIEWS
     assert tier("weekly") == {"metabase_supplier_performance"}
     assert tier("daily") == {
         "metabase_product_performance", "metabase_brand_analytics",
@@ -162,7 +163,7 @@ def test_tier_selects_the_views_their_migrations_registered(migrated_engine: Eng
     assert {r.view for r in refresh_views(migrated_engine, tier="hourly",
                                           affected_by="core.suppliers")} == {
         "metabase_inventory_status"
-    }
+    } | CARD_VIEWS
     with pytest.raises(ValueError, match="tier must be one of"):
         refresh_views(migrated_engine, tier="monthly")
 
@@ -179,7 +180,7 @@ def test_refresh_tier_procedure_for_pg_cron_uses_the_same_routine(
         ("metabase_executive_metrics", "succeeded", "cron"),
         ("metabase_platform_performance", "succeeded", "cron"),
         ("metabase_inventory_status", "succeeded", "cron"),
-    }
+    } | {(view, "succeeded", "cron") for view in CARD_VIEWS}
 
 
 # -- only_stale: change tracking ---------------------------------------------
@@ -199,7 +200,7 @@ def test_only_stale_refreshes_after_an_order_but_not_after_an_unrelated_write(
 
     add_sales(migrated_engine, 3)
     assert statuses(refresh_views(migrated_engine, only_stale=True)) == dict.fromkeys(
-        SEVEN_VIEWS, "succeeded"
+        ALL_VIEWS, "succeeded"
     )
 
     execute(migrated_engine, "CREATE TABLE public.newsletter (email text)")
@@ -212,7 +213,7 @@ def test_only_stale_refreshes_after_an_order_but_not_after_an_unrelated_write(
     stale_only = statuses(refresh_views(migrated_engine, only_stale=True))
     assert {view for view, status in stale_only.items() if status == "succeeded"} == {
         "metabase_inventory_status", "metabase_supplier_performance",
-    }
+    } | CARD_VIEWS
 
 
 def test_a_view_built_on_another_is_stale_once_that_one_was_refreshed(
@@ -273,7 +274,7 @@ def test_a_view_reading_an_untracked_table_always_counts_as_stale(
     stale_only = statuses(refresh_views(migrated_engine, only_stale=True))
     assert {view for view, status in stale_only.items() if status == "succeeded"} == {
         "metabase_inventory_status", "metabase_supplier_performance",
-    }
+    } | CARD_VIEWS
 
 
 def test_writers_need_no_privileges_on_the_analytics_schema(
@@ -597,7 +598,7 @@ def test_a_burst_of_order_events_refreshes_each_affected_view_once(
             return [e for e in log_rows(migrated_engine) if e.triggered_by == "event"]
 
         # The coordinator refreshes on its own after a quiet second.
-        wait_until(lambda: len(refreshed_by_events()) >= len(SEVEN_VIEWS), timeout=30)
+        wait_until(lambda: len(refreshed_by_events()) >= len(ALL_VIEWS), timeout=30)
         assert coordinator_for(migrated_engine).flush(timeout=30)
     finally:
         close_events(timeout=30)
@@ -607,9 +608,9 @@ def test_a_burst_of_order_events_refreshes_each_affected_view_once(
     # (A machine stalled that long would see the burst as two.)
     per_view = sorted(e.view_name for e in events)
     if longest_pause < 0.9:
-        assert per_view == sorted(SEVEN_VIEWS)
+        assert per_view == sorted(ALL_VIEWS)
     else:
-        assert set(per_view) == SEVEN_VIEWS and len(per_view) <= 2 * len(SEVEN_VIEWS)
+        assert set(per_view) == ALL_VIEWS and len(per_view) <= 2 * len(ALL_VIEWS)
     assert {e.status for e in events} == {"succeeded"}
     assert scalar(migrated_engine, "SELECT count(*) FROM analytics.refresh_requests") == 0
     assert scalar(
@@ -632,7 +633,7 @@ def test_events_from_an_asyncio_application(migrated_engine: Engine, source_url:
     finally:
         close_events(timeout=30)
     assert {e.view_name for e in log_rows(migrated_engine) if e.triggered_by == "event"} == (
-        SEVEN_VIEWS
+        ALL_VIEWS
     )
 
 

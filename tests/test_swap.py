@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from refresh_support import SEVEN_VIEWS, add_sales, execute, scalar
+from refresh_support import ALL_VIEWS, CARD_VIEWS, add_sales, execute, scalar
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -64,15 +64,23 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
     execute(migrated_engine,
             f"ALTER MATERIALIZED VIEW analytics.{INVENTORY} SET (fillfactor = 90)")
     refresh_views(migrated_engine)
-    before = {view: catalog_of(migrated_engine, view) for view in SEVEN_VIEWS}
+    before = {view: catalog_of(migrated_engine, view) for view in ALL_VIEWS}
     swap_everything(migrated_engine)
     add_sales(migrated_engine, 40)
 
     results = refresh_views(migrated_engine)
 
-    assert {result.view: result.method for result in results} == dict.fromkeys(SEVEN_VIEWS, "swap")
-    assert all(result.detail == "built beside the old rows and swapped in" for result in results)
-    for view in SEVEN_VIEWS:
+    # Each view once: the card views were rebuilt with the inventory view.
+    assert sorted(result.view for result in results) == sorted(ALL_VIEWS)
+    assert {result.view: result.method for result in results} == dict.fromkeys(ALL_VIEWS, "swap")
+    details = {result.view: result.detail for result in results}
+    assert details == {
+        **dict.fromkeys(ALL_VIEWS, "built beside the old rows and swapped in"),
+        INVENTORY: "built beside the old rows and swapped in, with "
+                   + ", ".join(sorted(CARD_VIEWS)),
+        **dict.fromkeys(CARD_VIEWS, f"rebuilt with {INVENTORY}"),
+    }
+    for view in ALL_VIEWS:
         assert catalog_of(migrated_engine, view) == before[view], view
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view), view
     # Storage parameters stay; VACUUM for the (frozen) inserts is off.
@@ -110,9 +118,8 @@ def test_views_built_on_a_swapped_view_are_rebuilt_with_it(migrated_engine: Engi
     results = {result.view: result for result in refresh_views(migrated_engine, [INVENTORY])}
 
     assert results[INVENTORY].method == "swap"
-    assert results[INVENTORY].detail == (
-        "built beside the old rows and swapped in, with unsold_by_category"
-    )
+    assert results[INVENTORY].detail == "built beside the old rows and swapped in, with " + (
+        ", ".join(sorted(CARD_VIEWS | {"unsold_by_category"})))
     assert catalog_of(migrated_engine, "unsold_by_category") == before
     assert contents(migrated_engine, "unsold_by_category") == recomputed(
         migrated_engine, "unsold_by_category"

@@ -655,7 +655,7 @@ def test_views_refresh_on_an_empty_database(migrated_engine: Engine) -> None:
             connection.execute(
                 text("SELECT matviewname FROM pg_matviews WHERE schemaname = 'analytics'")
             ).scalars()
-        ) == set(VIEWS)
+        ) >= set(VIEWS)  # with the card views built on them (tests/test_card_aggregates.py)
     refresh_all(migrated_engine)
     refresh_all(migrated_engine, concurrently=True)
     assert read_views(migrated_engine) == {view: [] for view in VIEWS}

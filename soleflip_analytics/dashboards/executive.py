@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from soleflip_analytics.dashboards.filters import DATE_RANGE, period
+from soleflip_analytics.dashboards.filters import DATE_RANGE, in_period, period, whole_months
 from soleflip_analytics.dashboards.model import Card, Dashboard, Place
 from soleflip_analytics.dashboards.visualization import (
     chart,
@@ -87,16 +87,21 @@ months AS (
                  (SELECT min(sale_date) FROM analytics.metabase_executive_metrics)) AS timestamp)),
              date_trunc('month', CAST(least(p.last_day, p.today) AS timestamp)),
              interval '1 month') AS month
+),
+totals AS (
+    SELECT e.sale_month,
+           sum(e.total_revenue) AS revenue,
+           sum(e.total_profit) AS profit
+    FROM analytics.metabase_executive_metrics e
+    CROSS JOIN period p
+    WHERE e.sale_date BETWEEN p.first_day AND p.last_day
+    GROUP BY e.sale_month
 )
 SELECT m.sale_month,
-       coalesce(sum(e.total_revenue), 0) AS revenue,
-       coalesce(sum(e.total_profit), 0) AS profit
+       coalesce(t.revenue, 0) AS revenue,
+       coalesce(t.profit, 0) AS profit
 FROM months m
-CROSS JOIN period p
-LEFT JOIN analytics.metabase_executive_metrics e
-       ON e.sale_month = m.sale_month
-      AND e.sale_date BETWEEN p.first_day AND p.last_day
-GROUP BY m.sale_month
+LEFT JOIN totals t ON t.sale_month = m.sale_month
 ORDER BY m.sale_month""",
     visualization=chart("sale_month", "revenue", "profit"),
     place=Place(col=0, row=3, width=16, height=6),
@@ -132,17 +137,17 @@ TOP_PRODUCTS = Card(
         "12 months; Start date and End date choose another period."
     ),
     display="table",
-    sql=f"""WITH {period(12)}
+    sql=f"""WITH {period(12)},
+{whole_months()}
 SELECT i.product_name,
        i.sku,
        i.brand_name,
-       sum(i.times_sold) AS units_sold,
-       sum(i.total_revenue) AS revenue,
-       sum(i.total_profit) AS profit
-FROM analytics.metabase_inventory_status i
-CROSS JOIN period p
-WHERE i.times_sold > 0
-  AND (i.last_sold_at AT TIME ZONE p.zone)::date BETWEEN p.first_day AND p.last_day
+       sum(i.units_sold) AS units_sold,
+       sum(i.revenue) AS revenue,
+       sum(i.profit) AS profit
+FROM analytics.sold_items_by_product i
+CROSS JOIN span s
+WHERE {in_period("i")}
 GROUP BY i.product_id, i.product_name, i.sku, i.brand_name
 ORDER BY revenue DESC, i.product_name
 LIMIT 10""",

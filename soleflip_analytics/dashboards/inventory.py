@@ -1,8 +1,11 @@
 """Inventory Management dashboard: what unsold stock is worth, how old it is, who supplied it.
 
-Stock figures read metabase_inventory_status (one row per stock item, refreshed
-hourly); "in stock" means an item without a completed order. Supplier matches a
-supplier's business name.
+Stock figures come from metabase_inventory_status (one row per stock item,
+refreshed hourly); "in stock" means an item without a completed order. The cards
+read two views refreshed right after it: the figures add up unsold_stock_summary
+(the items in stock per age band, supplier and category), the item lists read
+unsold_stock_items (the items in stock) in the order of its indexes. Supplier
+matches a supplier's business name.
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ _AGE_ORDER = (
     " i.stock_category)"
 )
 
-_IN_STOCK = """FROM analytics.metabase_inventory_status i
-WHERE i.times_sold = 0"""
+_UNSOLD_ITEMS = "FROM analytics.unsold_stock_items i"
+_STOCK_SUMMARY = """FROM analytics.unsold_stock_summary i
+WHERE TRUE"""
 _BY_SUPPLIER = equals("i.supplier_name", SUPPLIER)
 _BY_CATEGORY_AND_SUPPLIER = f"{equals('i.stock_category', STOCK_CATEGORY)}\n{_BY_SUPPLIER}"
 
+# Metabase shows at most 2,000 rows of a native question; asking for no more lets
+# the query stop there, reading an index of unsold_stock_items in this order
+# (inventory_id makes the order of equal rows, and so the rows shown, the same
+# every time).
+_OLDEST_FIRST = """ORDER BY i.days_in_stock DESC NULLS LAST, i.product_name, i.inventory_id
+LIMIT 2000"""
+
 _BOTH_NOTE = " Stock category and Supplier narrow the items counted."
 _SUPPLIER_NOTE = " Supplier narrows the items counted."
+_FIRST_2000 = " (the first 2,000, as many as Metabase shows)."
 
 
 def _kpi(
@@ -57,8 +69,8 @@ CURRENT_STOCK_VALUE = _kpi(
     "Gross purchase price (VAT included) of every item in stock, as of the last hourly "
     "refresh." + _BOTH_NOTE,
     "stock_value",
-    "coalesce(sum(i.current_inventory_value), 0)",
-    f"{_IN_STOCK}\n{_BY_CATEGORY_AND_SUPPLIER}",
+    "coalesce(sum(i.stock_value), 0)",
+    f"{_STOCK_SUMMARY}\n{_BY_CATEGORY_AND_SUPPLIER}",
     (STOCK_CATEGORY, SUPPLIER),
     col=0,
     decimals=2,
@@ -68,8 +80,8 @@ DEAD_STOCK_COUNT = _kpi(
     "Dead stock count",
     "Items in stock for more than 180 days." + _SUPPLIER_NOTE,
     "dead_stock_items",
-    "count(*)",
-    f"{_IN_STOCK}\n  AND i.stock_category = 'Dead Stock'\n{_BY_SUPPLIER}",
+    "coalesce(sum(i.items), 0)::bigint",
+    f"{_STOCK_SUMMARY}\n  AND i.stock_category = 'Dead Stock'\n{_BY_SUPPLIER}",
     (SUPPLIER,),
     col=8,
     decimals=0,
@@ -80,8 +92,9 @@ AVERAGE_DAYS_IN_STOCK = _kpi(
     "Average whole days since purchase of the items in stock that have a purchase date."
     + _BOTH_NOTE,
     "avg_days_in_stock",
-    "round(avg(i.days_in_stock), 1)",
-    f"{_IN_STOCK}\n{_BY_CATEGORY_AND_SUPPLIER}",
+    # avg() of integers is their numeric sum divided by their count, so this is it.
+    "round(sum(i.days_in_stock_sum)::numeric / nullif(sum(i.days_in_stock_count), 0), 1)",
+    f"{_STOCK_SUMMARY}\n{_BY_CATEGORY_AND_SUPPLIER}",
     (STOCK_CATEGORY, SUPPLIER),
     col=16,
     decimals=1,
@@ -96,9 +109,9 @@ AGING_DISTRIBUTION = Card(
     ),
     display="bar",
     sql=f"""SELECT i.stock_category,
-       count(*) AS items,
-       coalesce(sum(i.current_inventory_value), 0) AS stock_value
-{_IN_STOCK}
+       sum(i.items)::bigint AS items,
+       coalesce(sum(i.stock_value), 0) AS stock_value
+{_STOCK_SUMMARY}
 {_BY_SUPPLIER}
 GROUP BY i.stock_category
 ORDER BY {_AGE_ORDER}""",
@@ -112,9 +125,9 @@ STOCK_BY_CATEGORY = Card(
     description="Value of the items in stock per product category." + _BOTH_NOTE,
     display="pie",
     sql=f"""SELECT coalesce(i.category_name, 'No category') AS category_name,
-       count(*) AS items,
-       coalesce(sum(i.current_inventory_value), 0) AS stock_value
-{_IN_STOCK}
+       sum(i.items)::bigint AS items,
+       coalesce(sum(i.stock_value), 0) AS stock_value
+{_STOCK_SUMMARY}
 {_BY_CATEGORY_AND_SUPPLIER}
 GROUP BY 1
 ORDER BY stock_value DESC, category_name""",
@@ -138,14 +151,15 @@ _ITEM_SELECT = "SELECT " + ",\n       ".join(f"i.{column}" for column in _ITEM_C
 
 SLOW_MOVING_ITEMS = Card(
     name="Slow-moving items",
-    description="Items in stock for more than 90 days (Slow Moving and Dead Stock), oldest first."
+    description="Items in stock for more than 90 days (Slow Moving and Dead Stock), oldest first"
+    + _FIRST_2000
     + _SUPPLIER_NOTE,
     display="table",
     sql=f"""{_ITEM_SELECT}
-{_IN_STOCK}
-  AND i.stock_category IN ('Slow Moving', 'Dead Stock')
+{_UNSOLD_ITEMS}
+WHERE i.stock_category IN ('Slow Moving', 'Dead Stock')
 {_BY_SUPPLIER}
-ORDER BY i.days_in_stock DESC, i.product_name""",
+{_OLDEST_FIRST}""",
     visualization=table(*_ITEM_COLUMNS),
     place=Place(col=0, row=9, width=24, height=7),
     filters=(SUPPLIER,),
@@ -154,7 +168,8 @@ ORDER BY i.days_in_stock DESC, i.product_name""",
 INVENTORY = Card(
     name="Inventory",
     description=(
-        "Every item in stock with its condition, stock status and what it cost, oldest first."
+        "Every item in stock with its condition, stock status and what it cost, oldest first"
+        + _FIRST_2000
         + _BOTH_NOTE
     ),
     display="table",
@@ -162,9 +177,10 @@ INVENTORY = Card(
        i.category_name,
        i.condition,
        i.inventory_status
-{_IN_STOCK}
+{_UNSOLD_ITEMS}
+WHERE TRUE
 {_BY_CATEGORY_AND_SUPPLIER}
-ORDER BY i.days_in_stock DESC NULLS LAST, i.product_name""",
+{_OLDEST_FIRST}""",
     visualization=table(*_ITEM_COLUMNS, "category_name", "condition", "inventory_status"),
     place=Place(col=0, row=16, width=24, height=8),
     filters=(STOCK_CATEGORY, SUPPLIER),

@@ -2,7 +2,11 @@
 
 Cards that follow the date filters count sold stock items (one row of
 metabase_inventory_status each) on the business date of their latest completed
-sale; the rest show the all-time product and brand views.
+sale; the rest show the all-time product and brand views. The stock items are
+read added up per day and per month (sold_items_by_product,
+sold_items_by_price_band, bought_items_by_brand, refreshed with
+metabase_inventory_status): the months within the period and the days before
+and after them, a few thousand rows instead of a million.
 """
 
 from __future__ import annotations
@@ -10,17 +14,25 @@ from __future__ import annotations
 from soleflip_analytics.dashboards.filters import (
     BRAND,
     DATE_RANGE,
-    business_date,
+    all_time_period,
     equals,
-    within_dates,
+    in_period,
+    whole_months,
 )
 from soleflip_analytics.dashboards.model import Card, Dashboard, Place
 from soleflip_analytics.dashboards.visualization import chart, pie, table
 
-_SOLD_ITEMS = f"""FROM analytics.metabase_inventory_status i
-WHERE i.times_sold > 0
-{within_dates(business_date("i.last_sold_at"))}
+_SPAN = f"WITH {all_time_period()},\n{whole_months()}"
+
+
+def _sold_in_period(view: str) -> str:
+    return f"""FROM analytics.{view} i
+CROSS JOIN span s
+WHERE {in_period("i")}
 {equals("i.brand_name", BRAND)}"""
+
+
+_SOLD_ITEMS = _sold_in_period("sold_items_by_product")
 
 _SOLD_ITEMS_NOTE = (
     " Each sold item counts on the business date of its latest completed sale. All time "
@@ -33,7 +45,8 @@ def _best_sellers(name: str, what: str, column: str, expression: str, col: int) 
         name=name,
         description=f"The ten products with the most {what}." + _SOLD_ITEMS_NOTE,
         display="row",
-        sql=f"""SELECT i.product_name,
+        sql=f"""{_SPAN}
+SELECT i.product_name,
        {expression} AS {column}
 {_SOLD_ITEMS}
 GROUP BY i.product_id, i.product_name
@@ -46,11 +59,11 @@ LIMIT 10""",
 
 
 BEST_SELLERS_BY_REVENUE = _best_sellers(
-    "Best sellers by revenue", "revenue", "revenue", "sum(i.total_revenue)", col=0
+    "Best sellers by revenue", "revenue", "revenue", "sum(i.revenue)", col=0
 )
 
 BEST_SELLERS_BY_UNITS = _best_sellers(
-    "Best sellers by units sold", "units sold", "units_sold", "sum(i.times_sold)", col=12
+    "Best sellers by units sold", "units sold", "units_sold", "sum(i.units_sold)", col=12
 )
 
 BRAND_MARKET_SHARE = Card(
@@ -73,8 +86,9 @@ CATEGORY_DISTRIBUTION = Card(
     name="Category distribution",
     description="Units sold per product category." + _SOLD_ITEMS_NOTE,
     display="pie",
-    sql=f"""SELECT coalesce(i.category_name, 'No category') AS category_name,
-       sum(i.times_sold) AS units_sold
+    sql=f"""{_SPAN}
+SELECT coalesce(i.category_name, 'No category') AS category_name,
+       sum(i.units_sold) AS units_sold
 {_SOLD_ITEMS}
 GROUP BY 1
 ORDER BY units_sold DESC, category_name""",
@@ -90,10 +104,11 @@ PRICE_DISTRIBUTION = Card(
         "band), an item's price being the average of its completed sales." + _SOLD_ITEMS_NOTE
     ),
     display="bar",
-    sql=f"""WITH bands AS (
-    SELECT least(floor(i.total_revenue / i.times_sold / 50), 10)::integer AS band,
-           sum(i.times_sold) AS units_sold
-    {_SOLD_ITEMS}
+    sql=f"""{_SPAN},
+bands AS (
+    SELECT i.price_band AS band,
+           sum(i.units_sold) AS units_sold
+{_sold_in_period("sold_items_by_price_band")}
     GROUP BY 1
 )
 SELECT CASE WHEN band >= 10 THEN '500+'
@@ -114,15 +129,25 @@ SELL_THROUGH_BY_BRAND = Card(
         "Brand narrows to one brand."
     ),
     display="bar",
-    sql=f"""SELECT coalesce(i.brand_name, 'No brand') AS brand_name,
-       count(*) AS items_bought,
-       count(*) FILTER (WHERE i.times_sold > 0) AS items_sold,
-       round(count(*) FILTER (WHERE i.times_sold > 0) * 100.0 / count(*), 2) AS sell_through_pct
-FROM analytics.metabase_inventory_status i
-WHERE TRUE
-{within_dates(business_date("i.purchase_date"))}
-{equals("i.brand_name", BRAND)}
-GROUP BY 1
+    sql=f"""{_SPAN},
+brands AS (
+    SELECT coalesce(i.brand_name, 'No brand') AS brand_name,
+           sum(i.items_bought)::bigint AS items_bought,
+           sum(i.items_sold)::bigint AS items_sold
+    FROM analytics.bought_items_by_brand i
+    CROSS JOIN span s
+    WHERE ({in_period("i")}
+           -- Items without a purchase date count only when no date is set.
+           OR (i.period = 'undated'
+               AND s.first_day = DATE '-infinity' AND s.last_day = DATE 'infinity'))
+    {equals("i.brand_name", BRAND)}
+    GROUP BY 1
+)
+SELECT b.brand_name,
+       b.items_bought,
+       b.items_sold,
+       round(b.items_sold * 100.0 / b.items_bought, 2) AS sell_through_pct
+FROM brands b
 ORDER BY sell_through_pct DESC, brand_name""",
     visualization=chart("brand_name", "sell_through_pct"),
     place=Place(col=0, row=14, width=24, height=6),

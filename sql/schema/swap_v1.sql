@@ -134,7 +134,9 @@ COMMENT ON FUNCTION analytics.build_shadow(oid, text, text) IS
 CREATE FUNCTION analytics.refresh_by_swap(
     view_name text,
     OUT row_count bigint,
-    OUT detail text
+    OUT detail text,
+    OUT rebuilt text[],
+    OUT rebuilt_rows bigint[]
 )
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -145,6 +147,7 @@ DECLARE
     dependents  text[] := '{}';
     definitions text[] := '{}';
     unqualified text;
+    dependent_rows bigint;
     swapped     boolean := false;
     message     text;
 BEGIN
@@ -189,6 +192,9 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             PERFORM analytics.build_shadow(analytics.matview_oid(dependents[i]), unqualified,
                                            'analytics_swap, analytics, pg_catalog, pg_temp');
+            EXECUTE pg_catalog.format('SELECT count(*) FROM analytics_swap.%I', dependents[i])
+                INTO dependent_rows;
+            rebuilt_rows := rebuilt_rows || dependent_rows;
         END LOOP;
 
         -- The swap: drop the old contents as soon as no reader holds them. A
@@ -226,16 +232,18 @@ BEGIN
         -- Everything since BEGIN is undone: the old contents stay, no shadow is left.
         GET STACKED DIAGNOSTICS message = MESSAGE_TEXT;
         row_count := NULL;
+        rebuilt_rows := NULL;
         detail := message;
         RETURN;
     END;
+    rebuilt := dependents;
     detail := 'built beside the old rows and swapped in'
               || CASE WHEN pg_catalog.cardinality(dependents) > 0
                       THEN ', with ' || pg_catalog.array_to_string(dependents, ', ') ELSE '' END;
 END
 $$;
 COMMENT ON FUNCTION analytics.refresh_by_swap(text) IS
-    'Build the view''s new contents in schema analytics_swap (with the materialized views of schema analytics that read it) and swap them in under a short lock timeout, retried. Returns the new row count, or null and why it gave up (then nothing changed). Called by analytics.refresh_view in the refresh''s transaction.';
+    'Build the view''s new contents in schema analytics_swap (with the materialized views of schema analytics that read it) and swap them in under a short lock timeout, retried. Returns the new row count (and the views rebuilt with it and theirs), or null and why it gave up (then nothing changed). Called by analytics.refresh_view in the refresh''s transaction.';
 
 REVOKE EXECUTE ON FUNCTION analytics.build_shadow(oid, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION analytics.refresh_by_swap(text) FROM PUBLIC;

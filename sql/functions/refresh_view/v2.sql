@@ -115,6 +115,17 @@ BEGIN
             NULL);
     END;
 
+    IF method = 'swap' THEN
+        -- The views rebuilt with it were refreshed too.
+        FOR i IN 1 .. pg_catalog.cardinality(swap.rebuilt) LOOP
+            DELETE FROM analytics.refresh_requests r
+            WHERE r.view_name = swap.rebuilt[i]
+              AND pg_catalog.pg_visible_in_snapshot(r.request_xid, snap);
+            PERFORM analytics.log_refresh(swap.rebuilt[i], triggered_by, 'succeeded', 'swap',
+                                          started, swap.rebuilt_rows[i], NULL,
+                                          pg_catalog.format('rebuilt with %s', view_name), snap);
+        END LOOP;
+    END IF;
     DELETE FROM analytics.refresh_requests r
     WHERE r.view_name = refresh_view.view_name
       AND pg_catalog.pg_visible_in_snapshot(r.request_xid, snap);
