@@ -55,8 +55,9 @@ def test_every_view_has_a_baseline_and_a_default_time(results: Any) -> None:
     for refresh in (results.baseline, results.default):
         assert all(seconds > 0 for seconds in refresh.views.values())
         assert refresh.seconds > 0
-    # The wall time of the whole call covers the time of its views.
-    assert results.default.seconds >= sum(results.default.views.values()) * 0.99
+    # The wall time of the whole call covers each view's (side by side: not their sum).
+    assert results.default.seconds >= max(results.default.views.values())
+    assert results.baseline.seconds >= sum(results.baseline.views.values()) * 0.99
     assert all(status == "succeeded" for status in results.default.statuses.values())
     assert all(rows > 0 for rows in results.view_rows.values())
     assert results.stock_items >= results.orders
