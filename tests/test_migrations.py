@@ -123,13 +123,13 @@ def test_upgrade_creates_the_seven_views_each_with_a_unique_index(migrated_engin
             text("SELECT view_name, version, tier FROM analytics.managed_views ORDER BY 1")
         ).all()
     assert registered == [
-        ("metabase_brand_analytics", 1, "daily"),
-        ("metabase_customer_geography", 1, "daily"),
-        ("metabase_executive_metrics", 1, "hourly"),
+        ("metabase_brand_analytics", 2, "daily"),
+        ("metabase_customer_geography", 2, "daily"),
+        ("metabase_executive_metrics", 2, "hourly"),
         ("metabase_inventory_status", 1, "hourly"),
-        ("metabase_platform_performance", 1, "hourly"),
+        ("metabase_platform_performance", 2, "hourly"),
         ("metabase_product_performance", 1, "daily"),
-        ("metabase_supplier_performance", 1, "weekly"),
+        ("metabase_supplier_performance", 2, "weekly"),
     ]
 
 
