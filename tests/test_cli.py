@@ -158,7 +158,7 @@ def test_db_check_passes_on_a_fresh_deploy(seeded_url: str) -> None:
 
 def test_db_check_reports_each_change_made_by_hand_and_changes_nothing(seeded_url: str) -> None:
     # A definition changed with the same columns: pending orders now count.
-    path = view_sql_path("metabase_executive_metrics", 1)
+    path = view_sql_path("metabase_executive_metrics", 2)
     changed = path.read_text().replace("WHERE o.status = 'completed'",
                                        "WHERE o.status IN ('completed', 'pending')")
     execute(
@@ -179,12 +179,12 @@ def test_db_check_reports_each_change_made_by_hand_and_changes_nothing(seeded_ur
 
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "analytics.metabase_brand_analytics: index by_hand is not in v1.sql (created by hand?)",
-        "analytics.metabase_executive_metrics: definition differs from v1.sql",
+        "analytics.metabase_brand_analytics: index by_hand is not in v2.sql (created by hand?)",
+        "analytics.metabase_executive_metrics: definition differs from v2.sql",
         "analytics.metabase_inventory_status: comment on the view differs from v1.sql",
         "analytics.metabase_product_performance: index metabase_product_performance_units "
         "is missing",
-        "analytics.metabase_supplier_performance: comment on column rating differs from v1.sql",
+        "analytics.metabase_supplier_performance: comment on column rating differs from v2.sql",
         "analytics.my_own: materialized view not created by the migrations (created by hand?)",
     ]
     assert error_lines(result) == [error_lines(result)[0]]

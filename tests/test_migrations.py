@@ -124,13 +124,13 @@ def test_upgrade_creates_the_views_each_with_a_unique_index(migrated_engine: Eng
         ).all()
     assert registered == [
         ("bought_items_by_brand", 1, "hourly"),
-        ("metabase_brand_analytics", 1, "daily"),
-        ("metabase_customer_geography", 1, "daily"),
-        ("metabase_executive_metrics", 1, "hourly"),
+        ("metabase_brand_analytics", 2, "daily"),
+        ("metabase_customer_geography", 2, "daily"),
+        ("metabase_executive_metrics", 2, "hourly"),
         ("metabase_inventory_status", 1, "hourly"),
-        ("metabase_platform_performance", 1, "hourly"),
+        ("metabase_platform_performance", 2, "hourly"),
         ("metabase_product_performance", 1, "daily"),
-        ("metabase_supplier_performance", 1, "weekly"),
+        ("metabase_supplier_performance", 2, "weekly"),
         ("sold_items_by_price_band", 1, "hourly"),
         ("sold_items_by_product", 1, "hourly"),
         ("unsold_stock_items", 1, "hourly"),

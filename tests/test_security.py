@@ -338,7 +338,7 @@ def test_a_view_rebuilt_by_update_view_stays_readable(deployment: Deployment) ->
     def rebuild() -> None:
         with deployment.admin.begin() as connection:
             with Operations.context(MigrationContext.configure(connection)):
-                update_view(view, version=1, revert_to_version=1)
+                update_view(view, version=2, revert_to_version=2)
 
     rebuild()
     assert scalar(deployment.reader, f"SELECT count(*) FROM analytics.{view}") > 0
