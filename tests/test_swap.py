@@ -80,6 +80,9 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
                    + ", ".join(sorted(CARD_VIEWS)),
         **dict.fromkeys(CARD_VIEWS, f"rebuilt with {INVENTORY}"),
     }
+    # The views rebuilt with their source are up to date with it.
+    assert {result.status for result in refresh_views(migrated_engine, only_stale=True)} == {
+        "up_to_date"}
     for view in ALL_VIEWS:
         assert catalog_of(migrated_engine, view) == before[view], view
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view), view

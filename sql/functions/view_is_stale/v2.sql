@@ -1,13 +1,14 @@
 -- analytics.view_is_stale, version 2: the view's sources looked up once, and
 -- PL/pgSQL, so that a session checking one view after another plans the query
--- once (a SQL function with a SET clause is planned at every call).
+-- once (a SQL function with a SET clause is planned at every call). A view
+-- rebuilt by the swap of a view it reads is up to date with it.
 
 CREATE OR REPLACE FUNCTION analytics.view_is_stale(view_name text) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RETURN (WITH last_success AS MATERIALIZED (
-        SELECT l.snapshot
+        SELECT l.snapshot, l.refresh_xid
         FROM analytics.refresh_log l
         WHERE l.view_name = view_is_stale.view_name AND l.status = 'succeeded'
         ORDER BY l.id DESC
@@ -34,6 +35,8 @@ BEGIN
                        WHERE l.view_name = s.source_name AND l.status = 'succeeded'
                        ORDER BY l.id DESC LIMIT 1) source_refresh
                    WHERE s.source_kind = 'm' AND s.source_schema = 'analytics'
+                     -- rebuilt in the same transaction as its source (a swap)
+                     AND source_refresh.refresh_xid <> last_success.refresh_xid
                      AND NOT pg_catalog.pg_visible_in_snapshot(source_refresh.refresh_xid,
                                                                last_success.snapshot)));
 END
