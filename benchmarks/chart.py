@@ -50,7 +50,9 @@ def _orders(value: float, _position: object = None) -> str:
 def subtitle(runs: list[dict[str, Any]]) -> str:
     """The servers and machines of the runs, each named once."""
     lines = list(dict.fromkeys(run["server"] for run in runs))
-    lines += list(dict.fromkeys(run["machine"] for run in runs if run.get("machine")))
+    # Without the load average at the start, which differs from run to run.
+    lines += list(dict.fromkeys(run["machine"].split(", load average")[0]
+                                for run in runs if run.get("machine")))
     settings = runs[-1].get("settings") or {}
     if settings:
         lines.append(", ".join(f"{name} {value}" for name, value in settings.items()
