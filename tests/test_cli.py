@@ -532,8 +532,11 @@ def test_demo_keep_leaves_a_working_server_and_says_how_to_stop_it() -> None:
                          ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_demo_stops_its_server_and_deletes_it(signal_number: int) -> None:
     env = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    # Ctrl-C as in a terminal, even when these tests run in the background (a
+    # shell starts background jobs with SIGINT ignored, and children inherit it).
     process = subprocess.Popen([SCRIPT, "demo", "--orders", "500000"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stderr = ""
     try:
         assert process.stderr is not None
