@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import downgrade, refresh_views, upgrade, view_status
+from soleflip_analytics.drift import check_drift
 
 INVENTORY = "metabase_inventory_status"
 
@@ -80,6 +81,10 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
                    + ", ".join(sorted(CARD_VIEWS)),
         **dict.fromkeys(CARD_VIEWS, f"rebuilt with {INVENTORY}"),
     }
+    # `db check` sees the swapped views as their SQL files describe them.
+    with migrated_engine.connect() as connection:
+        report = check_drift(connection)
+    assert report.drifts == () and set(report.checked) >= ALL_VIEWS
     # The views rebuilt with their source are up to date with it.
     assert {result.status for result in refresh_views(migrated_engine, only_stale=True)} == {
         "up_to_date"}
