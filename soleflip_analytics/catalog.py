@@ -37,9 +37,28 @@ def known_views(connection: Connection) -> list[str]:
     )
 
 
+def missing_views(connection: Connection) -> list[str]:
+    """Views the migrations registered that do not exist (dropped by hand or by CASCADE)."""
+    return list(
+        connection.execute(
+            text(
+                "SELECT mv.view_name FROM analytics.managed_views mv "
+                "WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_matviews m "
+                "                  WHERE m.schemaname = :schema AND m.matviewname = mv.view_name) "
+                "ORDER BY 1"
+            ),
+            {"schema": SCHEMA},
+        ).scalars()
+    )
+
+
 def validate_views(connection: Connection, names: Iterable[str]) -> list[str]:
-    """The names as view names (an ``analytics.`` prefix is accepted), or UnknownViewError."""
-    known = known_views(connection)
+    """The names as view names (an ``analytics.`` prefix is accepted), or UnknownViewError.
+
+    A view the migrations registered counts as known even when it is missing:
+    refreshing it is a failed refresh that says so.
+    """
+    known = known_views(connection) + missing_views(connection)
     prefix = f"{SCHEMA}."
     wanted = [name.removeprefix(prefix) for name in names]
     unknown = [name for name in wanted if name not in known]
@@ -110,10 +129,11 @@ def views_of_tier(connection: Connection, tier: str) -> set[str]:
 
 
 def in_refresh_order(connection: Connection, views: Iterable[str]) -> list[str]:
-    """The views sorted so that a view is refreshed after the views it reads."""
-    order = connection.execute(
+    """The views sorted so that a view is refreshed after the views it reads; missing
+    registered views (which fail at once) first."""
+    order = missing_views(connection) + list(connection.execute(
         text("SELECT view_name FROM analytics.refresh_order ORDER BY level, view_name")
-    ).scalars()
+    ).scalars())
     wanted = set(views)
     return [view for view in order if view in wanted]
 
@@ -124,8 +144,12 @@ def select_views(
     tier: str | None = None,
     affected_by: str | Iterable[str] | None = None,
 ) -> list[str]:
-    """The views that all the given filters select (all views without one), in refresh order."""
-    selected = set(known_views(connection)) if views is None else set(
+    """The views that all the given filters select (all views without one), in refresh order.
+
+    Registered views that are missing are selected too (not by ``affected_by``:
+    what they read is unknown), so that refreshing them fails loudly.
+    """
+    selected = set(known_views(connection) + missing_views(connection)) if views is None else set(
         validate_views(connection, [views] if isinstance(views, str) else views)
     )
     if tier is not None:

@@ -2,8 +2,10 @@
 
 Each view is refreshed by the SQL function ``analytics.refresh_view`` (the same
 code pg_cron and the CLI run), in a transaction of its own with a lock timeout
-and a statement timeout. That function takes the view's advisory lock, picks a
-swap, concurrent or plain refresh, counts the rows and writes the refresh log;
+and a statement timeout, after its start was committed to the refresh log
+(``analytics.begin_refresh``: should the process die, the entry shows the
+refresh as interrupted). That function takes the view's refresh lock, picks a
+swap, concurrent or plain refresh, counts the rows and completes the log entry;
 an error inside it is logged there and leaves the view's previous rows in
 place. An error that escapes it (a lost connection, say) is logged from here.
 
@@ -23,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from soleflip_analytics import arguments
 from soleflip_analytics.catalog import select_views
 from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
 
@@ -31,6 +34,7 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"  # another refresh of the view was running, and took the request over
 UP_TO_DATE = "up_to_date"  # only_stale, and no source changed since the last refresh
+INTERRUPTED = "interrupted"  # its server process ended before it finished (in the log only)
 
 _HELD_THE_LOCK = (SUCCEEDED, UP_TO_DATE)
 
@@ -56,11 +60,21 @@ _REBUILT = text(
     "WHERE swap.id = ANY(:ids) ORDER BY rebuilt.id"
 )
 _REQUEST = text("SELECT analytics.request_refresh(:view)")
+_BEGIN = text("SELECT analytics.begin_refresh(:view, :triggered_by)")
 _HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
-_LOG_FAILURE = text(
-    "SELECT * FROM analytics.log_refresh_failure(:view, :triggered_by, "
-    "coalesce(CAST(:started AS timestamptz), clock_timestamp()), :error, :detail)"
-)
+_FAIL = text("SELECT * FROM analytics.fail_refresh(:entry, :error, :detail)")
+
+
+class RefreshIncompleteError(RuntimeError):
+    """The refresh could not go on: the database went away (a server restart, say).
+
+    ``results`` holds a result for every view asked for, in refresh order: what
+    was refreshed before, and a failed result with the error for the others.
+    """
+
+    def __init__(self, message: str, results: list[RefreshResult]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 @dataclass(frozen=True)
@@ -114,12 +128,6 @@ class _Options:
     statement_timeout: str
 
 
-def _milliseconds(name: str, seconds: float) -> str:
-    if not seconds > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {seconds!r}")
-    return f"{max(1, round(seconds * 1000))}ms"
-
-
 def refresh_views(
     bind: Bind,
     views: str | Iterable[str] | None = None,
@@ -155,18 +163,26 @@ def refresh_views(
     each other are refreshed at once, each on a connection of its own (an Engine
     or URL is needed for that; a Connection refreshes one view at a time).
 
-    A failing view does not stop the others and keeps its previous rows. The
+    A failing view does not stop the others and keeps its previous rows; a view
+    the migrations registered that does not exist is a failed result. The
     result has one entry per refresh, in refresh order: a view appears twice
     when it was refreshed once more for a request that arrived while it ran.
+    Should the database go away midway, RefreshIncompleteError carries a result
+    for every view. Every argument is checked before anything runs (TypeError
+    or ValueError naming it).
     """
     options = _Options(
-        concurrent=concurrently,
-        triggered_by=triggered_by,
-        lock_timeout=_milliseconds("lock_timeout", lock_timeout),
-        statement_timeout=_milliseconds("statement_timeout", statement_timeout),
+        concurrent=arguments.flag("concurrently", concurrently),
+        triggered_by=arguments.word("triggered_by", triggered_by),
+        lock_timeout=arguments.milliseconds("lock_timeout", lock_timeout),
+        statement_timeout=arguments.milliseconds("statement_timeout", statement_timeout),
     )
-    if parallel < 1:
-        raise ValueError(f"parallel must be at least 1, not {parallel!r}")
+    views = arguments.names("views", views)
+    affected_by = arguments.names("affected_by", affected_by)
+    arguments.tier("tier", tier)
+    arguments.flag("only_stale", only_stale)
+    arguments.flag("wait", wait)
+    arguments.whole_number("parallel", parallel, 1)
     with connect(bind) as connection:
         require_installed(connection)
         with connection.begin():
@@ -174,19 +190,30 @@ def refresh_views(
             levels = _levels(connection, targets)
         engine = None if isinstance(bind, Connection) else connection.engine
         done: dict[str, list[RefreshResult]] = {}
-        for level in levels:
-            level = [view for view in level if view not in done]
-            workers = min(parallel, len(level)) if engine is not None else 1
-            if workers < 2:
-                for view in level:
-                    done[view] = _refresh(connection, view, options, only_stale, wait)
-            else:
-                done.update(_refresh_side_by_side(engine, level, workers, options,
-                                                  only_stale, wait))
-            # Views a swap rebuilt with the view it swapped are refreshed already.
-            for rebuilt in _rebuilt_by_swaps(connection, [done[view] for view in level]):
-                if rebuilt.view in targets:
-                    done.setdefault(rebuilt.view, []).append(rebuilt)
+        try:
+            for level in levels:
+                level = [view for view in level if view not in done]
+                workers = min(parallel, len(level)) if engine is not None else 1
+                if workers < 2:
+                    for view in level:
+                        done[view] = _refresh(connection, view, options, only_stale, wait)
+                else:
+                    done.update(_refresh_side_by_side(engine, level, workers, options,
+                                                      only_stale, wait))
+                # Views a swap rebuilt with the view it swapped are refreshed already.
+                for rebuilt in _rebuilt_by_swaps(connection, [done[view] for view in level]):
+                    if rebuilt.view in targets:
+                        done.setdefault(rebuilt.view, []).append(rebuilt)
+        except DBAPIError as error:
+            message = _message(error)
+            for view in targets:
+                done.setdefault(view, [_unlogged_failure(
+                    view, options.triggered_by, None, message,
+                    "not refreshed: the connection to the database was lost before its turn")])
+            raise RefreshIncompleteError(
+                f"the refresh stopped: {message}; the exception's results attribute holds "
+                "every view's result", [result for view in targets for result in done[view]],
+            ) from error
         return [result for view in targets for result in done[view]]
 
 
@@ -217,13 +244,16 @@ async def arefresh_views(
 
 
 def _levels(connection: Connection, targets: list[str]) -> list[list[str]]:
-    """The targets by dependency level, each level's longest (last refresh) first."""
+    """The targets by dependency level, each level's longest (last refresh) first;
+    registered views that are missing (they have no level) first of all."""
     wanted = set(targets)
     levels: dict[int, list[str]] = {}
     for view, level in connection.execute(_LEVELS):
         if view in wanted:
             levels.setdefault(level, []).append(view)
-    return [levels[level] for level in sorted(levels)]
+    leveled = {view for level in levels.values() for view in level}
+    missing = [view for view in targets if view not in leveled]
+    return [missing] * bool(missing) + [levels[level] for level in sorted(levels)]
 
 
 def _rebuilt_by_swaps(connection: Connection,
@@ -254,9 +284,22 @@ def _refresh_side_by_side(engine: Engine, views: list[str], workers: int, option
     done: dict[str, list[RefreshResult]] = {}
 
     def work() -> None:
-        with engine.connect() as connection:
+        # A lost connection fails the view at hand; the next view tries a new one.
+        connection = None
+        try:
             for view in queue:
-                done[view] = _refresh(connection, view, options, only_stale, wait)
+                try:
+                    if connection is None or connection.invalidated:
+                        if connection is not None:
+                            connection.close()
+                        connection = engine.connect()
+                    done[view] = _refresh(connection, view, options, only_stale, wait)
+                except DBAPIError as error:
+                    done[view] = [_unlogged_failure(view, options.triggered_by, None,
+                                                    _message(error), _LOST)]
+        finally:
+            if connection is not None:
+                connection.close()
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(work) for _ in range(workers)]:
@@ -267,11 +310,14 @@ def _refresh_side_by_side(engine: Engine, views: list[str], workers: int, option
 def _attempt(
     connection: Connection, view: str, options: _Options, *, only_stale: bool, wait: bool
 ) -> RefreshResult:
-    if not wait:
-        # Committed before the lock is tried: a refresher holding the lock then
-        # finds it when it checks for requests after its commit.
-        with connection.begin():
+    with connection.begin():
+        if not wait:
+            # Committed before the lock is tried: a refresher holding the lock then
+            # finds it when it checks for requests after its commit.
             connection.execute(_REQUEST, {"view": view})
+        # The start on record first: should this process die, it shows as interrupted.
+        entry = connection.execute(
+            _BEGIN, {"view": view, "triggered_by": options.triggered_by}).scalar_one()
     started: datetime | None = None
     try:
         with connection.begin():
@@ -286,7 +332,7 @@ def _attempt(
                  "triggered_by": options.triggered_by, "only_stale": only_stale, "wait": wait},
             ).mappings().one()
     except DBAPIError as error:
-        return _log_failure(connection, view, options.triggered_by, started, error)
+        return _log_failure(connection, entry, view, options.triggered_by, started, error)
     return RefreshResult.from_log(row)
 
 
@@ -295,29 +341,39 @@ def _has_request(connection: Connection, view: str) -> bool:
         return bool(connection.execute(_HAS_REQUEST, {"view": view}).scalar_one())
 
 
+_LOST = (
+    "the refresh's transaction failed outside the refresh routine (lost connection, "
+    "terminated session or server shutdown); the view keeps its previous rows"
+)
+
+
+def _message(error: DBAPIError) -> str:
+    return " ".join(str(error.orig or error).split())
+
+
 def _log_failure(
-    connection: Connection, view: str, triggered_by: str, started: datetime | None,
+    connection: Connection, entry: int, view: str, triggered_by: str, started: datetime | None,
     error: DBAPIError,
 ) -> RefreshResult:
     """Log an error that escaped analytics.refresh_view; its transaction was rolled back."""
-    message = str(error.orig or error).strip()
-    detail = (
-        "the refresh's transaction failed outside the refresh routine (lost connection, "
-        "terminated session or server shutdown); the view keeps its previous rows"
-    )
+    message = _message(error)
     try:
         with connection.begin():
             row = connection.execute(
-                _LOG_FAILURE,
-                {"view": view, "triggered_by": triggered_by, "started": started,
-                 "error": message, "detail": detail},
-            ).mappings().one()
+                _FAIL, {"entry": entry, "error": message, "detail": _LOST}).mappings().one()
         return RefreshResult.from_log(row)
     except DBAPIError as log_error:
-        now = datetime.now(timezone.utc)
-        return RefreshResult(
-            view=view, status=FAILED, method=None, started_at=started or now, finished_at=now,
-            duration=now - (started or now), row_count=None, error=message,
-            detail=f"{detail}; it could not be logged either: {str(log_error.orig).strip()}",
-            triggered_by=triggered_by, log_id=None,
-        )
+        return _unlogged_failure(
+            view, triggered_by, started, message,
+            f"{_LOST}; it could not be logged either ({_message(log_error)}): its log entry "
+            f"{entry} shows as interrupted once its server process has ended")
+
+
+def _unlogged_failure(view: str, triggered_by: str, started: datetime | None, message: str,
+                      detail: str) -> RefreshResult:
+    now = datetime.now(timezone.utc)
+    return RefreshResult(
+        view=view, status=FAILED, method=None, started_at=started or now, finished_at=now,
+        duration=now - (started or now), row_count=None, error=message, detail=detail,
+        triggered_by=triggered_by, log_id=None,
+    )

@@ -81,6 +81,22 @@ PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
+# What revision 0016 grants besides (and its downgrade revokes): the refresher
+# may read the settings as the reader may; every routine of the package but the
+# time zone checks is closed to PUBLIC, so the refresher is granted those that
+# status, health and the refresh run as it.
+PRIVILEGES_0016: Mapping[str, tuple[str, ...]] = {
+    READER: (),
+    REFRESHER: (
+        "SELECT ON analytics.settings, analytics.refresh_locks",
+        "EXECUTE ON FUNCTION analytics.begin_refresh(text, text), "
+        "analytics.fail_refresh(bigint, text, text), analytics.reconcile_refresh_log(), "
+        "analytics.view_is_stale(text), analytics.refresh_lock_holder(oid), "
+        "analytics.allows_concurrent_refresh(oid), analytics.has_refresh_request(text), "
+        "analytics.relation_oid(text, name[]), analytics.is_tracked(oid)",
+    ),
+}
+
 logger = logging.getLogger(__name__)
 
 
@@ -250,3 +266,51 @@ def _drop_role(connection: Connection, name: str) -> None:
         )
     else:
         savepoint.commit()
+
+
+def _package_roles(connection: Connection) -> list:
+    return connection.execute(
+        text("SELECT role_name::text, purpose FROM analytics.package_roles ORDER BY purpose")
+    ).all()
+
+
+def grant_privileges(connection: Connection) -> None:
+    """Grant the package's roles what revision 0016 adds (PRIVILEGES_0016)."""
+    for role in _package_roles(connection):
+        for privilege in PRIVILEGES_0016[role.purpose]:
+            connection.exec_driver_sql(
+                f"GRANT {privilege} TO {_quote(connection, role.role_name)}")
+
+
+def revoke_privileges(connection: Connection) -> None:
+    """Revoke what grant_privileges granted."""
+    for role in _package_roles(connection):
+        for privilege in PRIVILEGES_0016[role.purpose]:
+            connection.exec_driver_sql(
+                f"REVOKE {privilege} FROM {_quote(connection, role.role_name)}")
+
+
+def keep_roles_with_members(connection: Connection) -> None:
+    """Record the package's roles that have members as not the package's to drop.
+
+    Dropping a role drops its memberships without a word: a Metabase login
+    would silently lose its access on a downgrade to base and upgrade again. So
+    a role with members stays, as a role that existed before the package does,
+    and a warning names the members.
+    """
+    rows = connection.execute(
+        text("SELECT p.role_name::text, pg_catalog.string_agg("
+             "    m.member::regrole::text, ', ' ORDER BY m.member::regrole::text) AS members "
+             "FROM analytics.package_roles p "
+             "JOIN pg_catalog.pg_auth_members m ON m.roleid = p.role_name::regrole "
+             "WHERE p.created_by_package GROUP BY p.role_name ORDER BY 1")
+    ).all()
+    for row in rows:
+        connection.execute(
+            text("UPDATE analytics.package_roles SET created_by_package = false "
+                 "WHERE role_name = :name"), {"name": row.role_name})
+        logger.warning(
+            "role %s has members (%s): it is kept when the package is removed, so that they "
+            "keep their access when it is installed again. Drop it by hand once nobody needs "
+            "it: DROP ROLE %s;", row.role_name, row.members, row.role_name,
+        )

@@ -100,8 +100,8 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
                                        f"SELECT count(*) FROM analytics.{INVENTORY}")
     # The refresh lock follows the view's name, not its oid, which changed.
     with migrated_engine.connect() as refresher:
-        refresher.execute(text("SELECT pg_advisory_xact_lock(analytics.refresh_lock_class(), "
-                               "analytics.refresh_lock_key(:view))"), {"view": INVENTORY})
+        refresher.execute(text("SELECT FROM analytics.refresh_locks WHERE view_name = :view "
+                               "FOR UPDATE"), {"view": INVENTORY})
         refreshing = {status.name for status in view_status(migrated_engine)
                       if status.refreshing_now}
     assert refreshing == {INVENTORY}
