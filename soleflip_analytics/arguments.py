@@ -62,7 +62,7 @@ def tier(argument: str, value: object) -> str | None:
 
 
 def names(argument: str, value: object) -> list[str] | None:
-    """None, one name or an iterable of names (strings without NUL bytes)."""
+    """None, one name or an iterable of names (strings without NUL characters)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -73,8 +73,8 @@ def names(argument: str, value: object) -> list[str] | None:
     for name in checked:
         if not isinstance(name, str):
             raise TypeError(f"{argument} must hold names (strings), not {name!r}")
-        if not name or "\x00" in name:
-            raise ValueError(f"{argument} holds {name!r}: a name is not empty and has no NUL")
+        if "\x00" in name:
+            raise ValueError(f"{argument} holds {name!r}: a name has no NUL character")
     return checked
 
 

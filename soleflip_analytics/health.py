@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import exists, select, table, text
 from sqlalchemy.engine import Connection
 
+from soleflip_analytics import arguments
 from soleflip_analytics.db import (
     AsyncBind,
     Bind,
@@ -32,8 +33,8 @@ DEFAULT_MAX_AGE: Mapping[str, timedelta] = {
 class HealthProblem:
     view: str | None
     check: str
-    """not_installed, missing, not_populated, empty, never_refreshed, too_old or
-    refresh_failed; for a pg_cron job (view None): schedule_missing,
+    """not_installed, missing, not_populated, empty, never_refreshed, too_old,
+    refresh_failed or refresh_interrupted; for a pg_cron job (view None): schedule_missing,
     schedule_inactive or schedule_failed."""
     message: str
 
@@ -77,6 +78,8 @@ def check_health(
     tier allows (``max_age``, keyed by tier or view name, over DEFAULT_MAX_AGE);
     and its latest refresh must not have failed.
     """
+    max_age = arguments.max_ages("max_age", max_age)
+    expected_views = arguments.names("expected_views", expected_views)
     limits = {**DEFAULT_MAX_AGE, **(max_age or {})}
     checked_at = datetime.now(timezone.utc)
     with connect(bind) as connection:
@@ -153,6 +156,13 @@ def _check_view(
             f"{_words(status.age)} ago; its {status.tier or 'configured'} schedule allows "
             f"{_words(limit)}. Check that the refresh schedule runs and look for errors in "
             "analytics.refresh_log.",
+        ))
+    if status.last_attempt_status == "interrupted":
+        problems.append(HealthProblem(
+            name, "refresh_interrupted",
+            f"The latest refresh of {view} was interrupted: its server process ended before it "
+            "finished (a killed client, a terminated session or a server restart). The view "
+            "still shows its previous data; see analytics.refresh_log and refresh it again.",
         ))
     if status.last_attempt_status == "failed":
         problems.append(HealthProblem(

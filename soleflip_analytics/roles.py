@@ -93,7 +93,8 @@ PRIVILEGES_0016: Mapping[str, tuple[str, ...]] = {
         "analytics.fail_refresh(bigint, text, text), analytics.reconcile_refresh_log(), "
         "analytics.view_is_stale(text), analytics.refresh_lock_holder(oid), "
         "analytics.allows_concurrent_refresh(oid), analytics.has_refresh_request(text), "
-        "analytics.relation_oid(text, name[]), analytics.is_tracked(oid)",
+        "analytics.relation_oid(text, name[]), analytics.is_tracked(oid), "
+        "analytics.check_refresh_arguments(text, boolean, text, boolean, boolean)",
     ),
 }
 
@@ -275,11 +276,18 @@ def _package_roles(connection: Connection) -> list:
 
 
 def grant_privileges(connection: Connection) -> None:
-    """Grant the package's roles what revision 0016 adds (PRIVILEGES_0016)."""
+    """Grant the package's roles what revision 0016 adds (PRIVILEGES_0016).
+
+    The default privileges gave the reader SELECT on the new lock table too: it
+    has no business there.
+    """
     for role in _package_roles(connection):
         for privilege in PRIVILEGES_0016[role.purpose]:
             connection.exec_driver_sql(
                 f"GRANT {privilege} TO {_quote(connection, role.role_name)}")
+        if role.purpose == READER:
+            connection.exec_driver_sql(
+                f"REVOKE ALL ON analytics.refresh_locks FROM {_quote(connection, role.role_name)}")
 
 
 def revoke_privileges(connection: Connection) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, table, text
 from sqlalchemy.engine import Connection
 
+from soleflip_analytics import arguments
 from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
 from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
 from soleflip_analytics.view_migrations import SCHEMA
@@ -48,7 +49,8 @@ class ViewStatus:
     last_refresh_duration: timedelta | None
     last_refresh_rows: int | None
     last_attempt_status: str | None
-    """Status of the latest refresh that ran (succeeded, failed or up_to_date)."""
+    """Status of the latest refresh that ended (succeeded, failed, up_to_date, or
+    interrupted: its server process ended before it finished)."""
     last_error: str | None
     """Error of the latest failed refresh, and when it ended."""
     last_error_at: datetime | None
@@ -89,7 +91,7 @@ _VIEWS = text(
            f.refresh_duration,
            f.row_count                                 AS last_refresh_rows,
            (SELECT l.status FROM analytics.refresh_log l
-            WHERE l.view_name = n.view_name AND l.status <> 'skipped'
+            WHERE l.view_name = n.view_name AND l.status NOT IN ('skipped', 'running')
             ORDER BY l.id DESC LIMIT 1)                AS last_attempt_status,
            failure.error                               AS last_error,
            failure.finished_at                         AS last_error_at,
@@ -136,6 +138,7 @@ def view_status(bind: Bind, *, exact_counts: bool = True) -> list[ViewStatus]:
     plain refresh holds the view); False gives the planner's estimate instead,
     without touching the views.
     """
+    arguments.flag("exact_counts", exact_counts)
     with connect(bind) as connection:
         require_installed(connection)
         with connection.begin():
@@ -147,8 +150,19 @@ async def aview_status(bind: AsyncBind, *, exact_counts: bool = True) -> list[Vi
     return await run_async(view_status, bind, exact_counts=exact_counts)
 
 
+_RECONCILE = text(
+    "SELECT analytics.reconcile_refresh_log() "
+    "WHERE CASE WHEN to_regprocedure('analytics.reconcile_refresh_log()') IS NOT NULL "
+    "THEN has_function_privilege('analytics.reconcile_refresh_log()', 'EXECUTE') END"
+)
+
+
 def read_view_status(connection: Connection, exact_counts: bool) -> list[ViewStatus]:
-    """view_status() on a connection, inside the caller's transaction."""
+    """view_status() on a connection, inside the caller's transaction.
+
+    Refreshes whose server process ended unfinished are marked interrupted first.
+    """
+    connection.execute(_RECONCILE)
     indexes: dict[str, list[IndexStatus]] = {}
     for row in connection.execute(_INDEXES).mappings():
         indexes.setdefault(row["view_name"], []).append(

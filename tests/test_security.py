@@ -48,7 +48,29 @@ SOURCE_TABLES = ("transactions.orders", "inventory.stock", "core.suppliers",
                  "core.platforms", "catalog.product", "catalog.brand", "catalog.category")
 BOOKKEEPING_THE_REFRESHER_READS = {
     "view_freshness", "managed_views", "refresh_log", "refresh_requests", "source_changes",
-    "view_sources", "refresh_order", "schedules",
+    "view_sources", "refresh_order", "schedules", "settings", "refresh_locks",
+}
+# Every routine of schema analytics, and who besides its owner may execute it.
+# PUBLIC: only the time zone checks, which the CHECK on analytics.settings runs
+# as whoever writes the row. The reader: nothing. The refresher: what refresh,
+# status and health run as it.
+PUBLIC_ROUTINES = {"analytics.is_time_zone(text)", "analytics.check_time_zone(text)"}
+REFRESHER_ROUTINES = PUBLIC_ROUTINES | {
+    "analytics.refresh_view(text,boolean,text,boolean,boolean)",
+    "analytics.refresh_tier(text,text,boolean)",
+    "analytics.request_refresh(text)",
+    "analytics.has_refresh_request(text)",
+    "analytics.begin_refresh(text,text)",
+    "analytics.fail_refresh(bigint,text,text)",
+    "analytics.reconcile_refresh_log()",
+    "analytics.log_refresh_failure(text,text,timestamp with time zone,text,text)",
+    "analytics.sources_have_rows(text)",
+    "analytics.view_is_stale(text)",
+    "analytics.refresh_lock_holder(oid)",
+    "analytics.allows_concurrent_refresh(oid)",
+    "analytics.relation_oid(text,name[])",
+    "analytics.is_tracked(oid)",
+    "analytics.check_refresh_arguments(text,boolean,text,boolean,boolean)",
 }
 INJECTIONS = [
     "x; DROP TABLE transactions.orders",
@@ -190,6 +212,9 @@ def test_the_privileges_on_every_relation_of_schema_analytics(deployment: Deploy
             == matviews | {"view_freshness", "settings"})
     assert ({row.name for row in rows if row.refresher_reads}
             == matviews | BOOKKEEPING_THE_REFRESHER_READS)
+    # The refresher may read all the reader may.
+    assert ({row.name for row in rows if row.reader_reads}
+            <= {row.name for row in rows if row.refresher_reads})
     assert [row.name for row in rows if row.reader_writes or row.refresher_writes] == []
     with deployment.admin.connect() as connection:
         for role in (deployment.reader_role, deployment.refresher_role):
@@ -393,6 +418,39 @@ def test_every_routine_pins_its_search_path_and_definer_routines_are_granted(
             "analytics.request_refresh(text)", "analytics.track_changes()"} <= definers
     assert not {"analytics.log_refresh(text,text,text,text,timestamp with time zone,bigint,"
                 "text,text,pg_snapshot)", "analytics.track_source_tables()"} & definers
+
+
+def test_who_may_execute_each_routine(deployment: Deployment) -> None:
+    """The whole list, per role: a routine added later must be placed here on purpose."""
+    with deployment.admin.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT p.oid::regprocedure::text AS name, "
+            "       has_function_privilege('public', p.oid, 'EXECUTE') AS public, "
+            "       has_function_privilege(:reader, p.oid, 'EXECUTE') AS reader, "
+            "       has_function_privilege(:refresher, p.oid, 'EXECUTE') AS refresher "
+            "FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace"
+        ), {"reader": deployment.reader_role, "refresher": deployment.refresher_role}).all()
+    assert len(rows) > 30
+    assert {row.name for row in rows if row.public} == PUBLIC_ROUTINES
+    assert {row.name for row in rows if row.reader} == PUBLIC_ROUTINES
+    assert {row.name for row in rows if row.refresher} == REFRESHER_ROUTINES
+
+
+def test_a_reader_cannot_write_change_records_through_the_trigger_function(
+    deployment: Deployment,
+) -> None:
+    denied(deployment.reader,
+           "CREATE TEMP TABLE mine (x int); "
+           "CREATE TRIGGER t AFTER INSERT ON mine FOR EACH STATEMENT "
+           "EXECUTE FUNCTION analytics.track_changes()")
+
+
+def test_the_refresher_reads_the_settings_and_previews_every_card(
+    deployment: Deployment,
+) -> None:
+    with deployment.refresher.connect() as connection:
+        assert connection.execute(
+            text("SELECT business_time_zone FROM analytics.settings")).scalar_one()
 
 
 # -- configuration and validation of the role names ----------------------------
