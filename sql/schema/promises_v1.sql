@@ -35,7 +35,8 @@ COMMENT ON COLUMN analytics.refresh_log.status IS
 -- IANA time zone names only: '+05' means UTC-5 to PostgreSQL.
 
 ALTER TABLE analytics.settings
-    ADD CONSTRAINT settings_business_time_zone_iana
+    DROP CONSTRAINT settings_business_time_zone_check,
+    ADD CONSTRAINT settings_business_time_zone_check
         CHECK (analytics.check_time_zone(business_time_zone));
 
 -- ---------------------------------------------------------------------------

@@ -15,7 +15,10 @@ GRANT EXECUTE ON PROCEDURE
     analytics.refresh_stale_views(text)
     TO PUBLIC;
 
-ALTER TABLE analytics.settings DROP CONSTRAINT settings_business_time_zone_iana;
+ALTER TABLE analytics.settings
+    DROP CONSTRAINT settings_business_time_zone_check,
+    ADD CONSTRAINT settings_business_time_zone_check
+        CHECK (analytics.is_time_zone(business_time_zone));
 
 -- The old log knows no unfinished refreshes: they count as failed there.
 UPDATE analytics.refresh_log

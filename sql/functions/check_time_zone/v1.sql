@@ -11,6 +11,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     parts     text[];
     hours     integer;
+    amount    text;
     east      boolean;
     canonical text;
 BEGIN
@@ -21,6 +22,8 @@ BEGIN
         '^\s*(?:UTC|GMT|UT|Z)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$', 'i');
     IF parts IS NOT NULL THEN
         hours := parts[2]::integer;
+        amount := hours || CASE WHEN coalesce(parts[3], '00') <> '00' THEN ':' || parts[3]
+                                ELSE '' END;
         east := parts[1] = '+';  -- what the writer most likely meant: ISO 8601's sign
         RAISE EXCEPTION 'business_time_zone % is a POSIX offset, not an IANA time zone name',
                 pg_catalog.quote_literal(zone)
@@ -28,8 +31,7 @@ BEGIN
                   DETAIL = pg_catalog.format(
                       'PostgreSQL reads POSIX offsets with the sign reversed (hours west of '
                       'Greenwich): %L means UTC%s%s, not UTC%s%s.', zone,
-                      CASE WHEN east THEN '-' ELSE '+' END, parts[2],
-                      parts[1], parts[2]),
+                      CASE WHEN east THEN '-' ELSE '+' END, amount, parts[1], amount),
                   HINT = CASE
                       WHEN coalesce(parts[3], '00') <> '00' OR hours > 14 THEN
                           'Use the IANA name of the business''s city, such as Asia/Kolkata or '
