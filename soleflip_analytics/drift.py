@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.paths import view_sql_path
 from soleflip_analytics.view_migrations import SCHEMA
@@ -78,8 +79,13 @@ def _check_view(connection: Connection, name: str, version: int) -> list[Drift]:
             text("SELECT set_config('search_path', :path, true)"),
             {"path": f"{quoted}, {SCHEMA}"},
         )
-        for statement in split_statements(path.read_text()):
-            connection.exec_driver_sql(_without_data(statement))
+        try:
+            for statement in split_statements(path.read_text()):
+                connection.exec_driver_sql(_without_data(statement))
+        except DBAPIError as error:
+            # A source table or column it reads was renamed or dropped, say.
+            return [Drift(name, f"{path.name} no longer builds: "
+                                + " ".join(str(error.orig).split()))]
         # Names are printed fully qualified, the same way for both copies.
         connection.execute(text("SELECT set_config('search_path', 'pg_catalog', true)"))
         expected = _relation(connection, scratch, name)

@@ -18,6 +18,7 @@ from soleflip_analytics.db import (
     require_installed,
     run_async,
 )
+from soleflip_analytics.drift import check_drift
 from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
 from soleflip_analytics.status import ViewStatus, read_view_status
 
@@ -34,9 +35,11 @@ class HealthProblem:
     view: str | None
     check: str
     """not_installed, missing, not_populated, empty, never_refreshed, too_old,
-    refresh_failed or refresh_interrupted; for a pg_cron job (view None): schedule_missing,
-    schedule_inactive or schedule_failed."""
+    refresh_failed, refresh_interrupted or (a warning) definition_drift; for a pg_cron job
+    (view None): schedule_missing, schedule_inactive or schedule_failed."""
     message: str
+    warning: bool = False
+    """A warning only: the view can be read, but something is off."""
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,11 @@ class HealthReport:
 
     @property
     def healthy(self) -> bool:
-        return not self.problems
+        """No problems but warnings."""
+        return all(problem.warning for problem in self.problems)
 
     def __str__(self) -> str:
-        if self.healthy:
+        if not self.problems:
             return f"healthy: {len(self.views)} views checked"
         lines = [f"{len(self.problems)} problem(s) in {len(self.views)} views:"]
         lines += [f"- {problem.message}" for problem in self.problems]
@@ -100,6 +104,7 @@ def check_health(
             ]
             problems += [problem for job in read_schedule_status(connection)
                          for problem in _check_schedule(job)]
+            problems += _check_definitions(connection, expected)
     return HealthReport(checked_at, tuple(expected), tuple(problems))
 
 
@@ -173,6 +178,27 @@ def _check_view(
             "the hint, fix the cause and refresh it again.",
         ))
     return problems
+
+
+_MAY_CREATE_SCHEMAS = text(
+    "SELECT has_database_privilege(current_database(), 'CREATE')"
+)
+
+
+def _check_definitions(connection: Connection, views: list[str]) -> list[HealthProblem]:
+    """Warnings for views that no longer match their SQL files (``db check``), where the
+    role may build the files in a scratch schema; others run ``db check`` as the owner."""
+    if not connection.execute(_MAY_CREATE_SCHEMAS).scalar_one():
+        return []
+    wanted = set(views)
+    return [
+        HealthProblem(drift.view, "definition_drift",
+                      f"warning: {drift}. Run `soleflip-analytics db check` for every "
+                      "difference; rebuild the view with a new migration or undo the change.",
+                      warning=True)
+        for drift in check_drift(connection).drifts
+        if drift.view in wanted and "missing from the database" not in drift.problem
+    ]
 
 
 def _check_schedule(job: ScheduleStatus) -> list[HealthProblem]:

@@ -364,3 +364,45 @@ def test_stress_refreshers_writers_and_readers_with_swaps(
     assert {row.method for row in log if row.status == "succeeded"} >= {"swap"}
     worst, view = max(slowest_reads)
     assert worst < 0.2, f"a reader of {view} waited {worst * 1000:.0f} ms"
+
+
+# -- 5. db check reports every view; health warns on drift ----------------------
+
+
+def test_db_check_reports_every_broken_view_by_name(migrated_engine: Engine) -> None:
+    from soleflip_analytics.drift import check_drift
+    from soleflip_analytics.health import check_health
+
+    execute(migrated_engine, "ALTER TABLE transactions.orders RENAME COLUMN net_profit TO profit")
+    with migrated_engine.connect() as connection:
+        report = check_drift(connection)
+    broken = {drift.view for drift in report.drifts if "no longer builds" in drift.problem}
+    assert broken >= {"metabase_executive_metrics", "metabase_brand_analytics",
+                      "metabase_supplier_performance", "metabase_customer_geography"}
+    assert all("net_profit" in drift.problem and "does not exist" in drift.problem
+               for drift in report.drifts
+               if drift.view in broken)
+    health = check_health(migrated_engine)
+    warnings = {p.view for p in health.problems if p.check == "definition_drift"}
+    assert warnings == broken
+    assert all(p.warning for p in health.problems if p.check == "definition_drift")
+
+
+# -- 8. the preview fails when a card fails --------------------------------------
+
+
+def test_the_preview_exits_non_zero_when_a_card_fails(
+    migrated_engine: Engine, source_url: str, tmp_path,
+) -> None:
+    from click.testing import CliRunner
+
+    from soleflip_analytics.dashboards.commands import dashboards
+
+    refresh_views(migrated_engine)
+    execute(migrated_engine, "DROP MATERIALIZED VIEW analytics.unsold_stock_summary")
+    out = tmp_path / "p.html"
+    result = CliRunner().invoke(dashboards, ["preview", "--out", str(out)],
+                                env={"DATABASE_URL": source_url})
+    assert result.exit_code == 1, result.output
+    assert "card(s) failed" in result.output and "unsold_stock_summary" in result.output
+    assert out.is_file()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.payloads import METABASE_VERSION
-from soleflip_analytics.dashboards.preview import write_preview
+from soleflip_analytics.dashboards.preview import CardsFailedError, write_preview
 from soleflip_analytics.dashboards.push import COLLECTION_NAME, push
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.dashboards.validate import TemplateError
@@ -139,11 +139,16 @@ def push_command(
 )
 def preview_command(out: Path, slugs: tuple[str, ...], database_url: str) -> None:
     """Run every card against the live views (filters at their defaults) and write one
-    self-contained HTML page of the dashboards, which opens offline, without Metabase."""
+    self-contained HTML page of the dashboards, which opens offline, without Metabase.
+    Exits 1 when any card failed (the page is written all the same)."""
     selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
     engine = create_engine(resolve_url(database_url), poolclass=pool.NullPool)
     try:
-        written = write_preview(engine, out, selected)
+        written = write_preview(engine, out, selected, strict=True)
+    except CardsFailedError as error:
+        raise click.ClickException(
+            f"{error}. The page was written, drawing each error; check the role's privileges "
+            "and `soleflip-analytics health`") from error
     except (DBAPIError, NotInstalledError) as error:
         raise click.ClickException(str(error).splitlines()[0]) from error
     finally:

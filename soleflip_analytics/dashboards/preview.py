@@ -57,22 +57,38 @@ class CardResult:
     error: str | None = None
 
 
+class CardsFailedError(RuntimeError):
+    """Cards of the preview failed (it was written all the same, drawing their errors)."""
+
+    def __init__(self, path: Path, failures: list[str]) -> None:
+        super().__init__(f"{len(failures)} card(s) failed in {path}: " + "; ".join(failures))
+        self.path = path
+        self.failures = failures
+
+
 def write_preview(
-    bind: Bind, out_path: Path | str, dashboards: Sequence[Dashboard] | None = None
+    bind: Bind, out_path: Path | str, dashboards: Sequence[Dashboard] | None = None,
+    *, strict: bool = False,
 ) -> Path:
     """Write the preview of ``dashboards`` (default: all four) to ``out_path``; return its path.
 
     ``bind`` is an Engine, a Connection without an open transaction, or a database URL.
+    ``strict``: raise CardsFailedError, once the page is written, when any card failed.
     """
     out_path = Path(out_path)
-    html = render_preview(bind, DASHBOARDS if dashboards is None else dashboards)
+    failures: list[str] = []
+    html = render_preview(bind, DASHBOARDS if dashboards is None else dashboards, failures)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
+    if strict and failures:
+        raise CardsFailedError(out_path, failures)
     return out_path
 
 
-def render_preview(bind: Bind, dashboards: Sequence[Dashboard]) -> str:
-    """The preview page of ``dashboards``, as HTML text."""
+def render_preview(bind: Bind, dashboards: Sequence[Dashboard],
+                   failures: list[str] | None = None) -> str:
+    """The preview page of ``dashboards``, as HTML text; each failing card is logged and
+    added to ``failures``."""
     with connect(bind) as connection:
         refreshed = last_refreshes(connection)
         results = {
@@ -83,6 +99,8 @@ def render_preview(bind: Bind, dashboards: Sequence[Dashboard]) -> str:
         for result in results[dashboard.slug]:
             if result.error:
                 logger.warning("%s / %s: %s", dashboard.name, result.card.name, result.error)
+                if failures is not None:
+                    failures.append(f"{dashboard.name} / {result.card.name}: {result.error}")
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )

@@ -49,7 +49,8 @@ BEGIN
                    WHERE mv.view_name = refresh_view.view_name) THEN
         RETURN analytics.log_refresh(
             view_name, triggered_by, 'failed', NULL, started, NULL,
-            pg_catalog.format('analytics.%I is registered but does not exist', view_name),
+            pg_catalog.format('analytics.%I is registered but does not exist: run soleflip-analytics '
+                              'db check, then re-deploy it', view_name),
             'it was dropped (by hand, or by DROP ... CASCADE on a table or column it reads); '
             'run soleflip-analytics db check to see what else is broken, fix the source, then '
             're-deploy the view (alembic downgrade to the revision before the one that created '
