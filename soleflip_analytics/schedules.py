@@ -452,13 +452,30 @@ def remove_jobs(connection: Connection) -> None:
         _unschedule(cron, job["cron_job_name"], job["cron_username"])
     if cron is connection:
         _drop_extension_if_ours(connection)
+    else:
+        logger.warning(
+            "soleflip-analytics: extension pg_cron stays in database %s, pg_cron's database "
+            "for the whole server, which this package did not create it in for itself; drop "
+            "it there once no job needs it: DROP EXTENSION pg_cron;", cron_database,
+        )
 
 
 def _drop_extension_if_ours(connection: Connection) -> None:
     ours = connection.execute(
         text("SELECT created_pg_cron FROM analytics.schedule_state")
     ).scalar_one()
-    if not ours or connection.execute(text("SELECT EXISTS (SELECT FROM cron.job)")).scalar_one():
+    if not ours:
+        return
+    others = connection.execute(text(
+        "SELECT count(*) AS jobs, string_agg(DISTINCT database, ', ') AS databases "
+        "FROM cron.job")).one()
+    if others.jobs:
+        logger.warning(
+            "soleflip-analytics: extension pg_cron, created by the migration, stays: %s other "
+            "job(s) still use it (for databases %s, the package's installations there "
+            "included). Drop it once the last of them is gone: DROP EXTENSION pg_cron;",
+            others.jobs, others.databases,
+        )
         return
     try:
         with connection.begin_nested():

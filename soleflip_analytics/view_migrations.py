@@ -106,8 +106,16 @@ def _build(name: str, version: int) -> None:
 
 
 def _drop(name: str) -> None:
+    """Drop the view; one that is already gone (dropped by hand) only gets a warning,
+    so that a downgrade finishes."""
     bind = op.get_bind()
     quote = bind.dialect.identifier_preparer.quote_identifier
+    exists = bind.execute(
+        text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f"{quote(SCHEMA)}.{quote(name)}"}
+    ).scalar_one()
+    if not exists:
+        logger.warning("%s.%s was already gone (dropped by hand?): nothing to drop", SCHEMA, name)
+        return
     bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {quote(SCHEMA)}.{quote(name)}")
 
 

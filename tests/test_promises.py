@@ -406,3 +406,35 @@ def test_the_preview_exits_non_zero_when_a_card_fails(
     assert result.exit_code == 1, result.output
     assert "card(s) failed" in result.output and "unsold_stock_summary" in result.output
     assert out.is_file()
+
+
+# -- 6. uninstall and reinstall ---------------------------------------------------
+
+
+def test_downgrade_base_finishes_without_a_dropped_view_and_keeps_roles_with_members(
+    source_url: str, source_engine: Engine, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from test_security import drop_roles, role_exists, unique
+
+    from soleflip_analytics import downgrade, upgrade
+
+    reader, refresher = unique("reader"), unique("refresher")
+    login = f"{reader}_metabase"
+    upgrade(source_url, reader_role=reader, refresher_role=refresher)
+    try:
+        execute(source_engine, f"CREATE ROLE {login} LOGIN IN ROLE {reader}; "
+                               "DROP MATERIALIZED VIEW analytics.sold_items_by_product")
+        with caplog.at_level(logging.WARNING):
+            downgrade(source_url, "base")
+        messages = " ".join(record.getMessage() for record in caplog.records)
+        assert "analytics.sold_items_by_product was already gone" in messages
+        assert f"role {reader} has members ({login})" in messages
+        assert role_exists(source_engine, reader) and not role_exists(source_engine, refresher)
+        upgrade(source_url, reader_role=reader, refresher_role=refresher)
+        assert scalar(source_engine, "SELECT pg_has_role(:login, :role, 'USAGE')",
+                      login=login, role=reader)
+        assert scalar(source_engine, "SELECT count(*) FROM analytics.managed_views") == 12
+    finally:
+        drop_roles(source_engine, login, reader, refresher)
