@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from soleflip_analytics import arguments
 from soleflip_analytics.api.dependencies import (
     Database,
     DatabaseEngine,
@@ -245,7 +246,12 @@ async def drop_view(view_name: ViewName) -> ErrorBody:
 
 
 def _selected_views(bind: Bind, views: list[str] | None, tier: str | None) -> list[str]:
-    """The views the filters select, in refresh order; UnknownViewError for a wrong name."""
+    """The views the filters select, in refresh order; UnknownViewError for a wrong name,
+    422 for a name no view can have (a NUL character), before any SQL runs."""
+    try:
+        arguments.names("views", views)
+    except (TypeError, ValueError) as error:
+        raise _error(status.HTTP_422_UNPROCESSABLE_ENTITY, error) from None
     with connect(bind) as connection:
         require_installed(connection)
         with connection.begin():
