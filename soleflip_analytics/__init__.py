@@ -12,7 +12,12 @@ from soleflip_analytics.events import (
     sync_on_order_event,
 )
 from soleflip_analytics.health import HealthProblem, HealthReport, acheck_health, check_health
-from soleflip_analytics.refresh import RefreshResult, arefresh_views, refresh_views
+from soleflip_analytics.refresh import (
+    RefreshIncompleteError,
+    RefreshResult,
+    arefresh_views,
+    refresh_views,
+)
 from soleflip_analytics.schedules import (
     SchedulesNotInstalledError,
     ScheduleStatus,
@@ -27,6 +32,7 @@ __all__ = [
     "IndexStatus",
     "NotInstalledError",
     "RefreshCoordinator",
+    "RefreshIncompleteError",
     "RefreshResult",
     "ScheduleStatus",
     "SchedulesNotInstalledError",

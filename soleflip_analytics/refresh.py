@@ -86,7 +86,8 @@ class RefreshResult:
     """succeeded, failed, skipped (a refresh of the view was running and took the
     request over) or up_to_date (only_stale, and no source changed)."""
     method: str | None
-    """concurrently or plain; None when nothing was refreshed."""
+    """swap, concurrently or plain (the one that ran, also when it failed); None when
+    nothing was refreshed."""
     started_at: datetime
     finished_at: datetime
     duration: timedelta

@@ -14,6 +14,10 @@ schemas. People and programs log in through roles that are members:
   as the views' owner) and on ``analytics.refresh_tier``. No write access to
   any table, no access to the shop's tables.
 
+Since revision 0016 no routine of schema analytics is executable by PUBLIC
+but the time zone checks; the refresher is granted the ones status, health and
+the refresh run as it, and may read ``analytics.settings`` (PRIVILEGES_0016).
+
 Default privileges in schema analytics, and the migration verbs (after every
 create_view and update_view), give both roles SELECT on views that later
 migrations add or rebuild. The names come from ``alembic -x reader_role=...
