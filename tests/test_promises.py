@@ -438,3 +438,16 @@ def test_downgrade_base_finishes_without_a_dropped_view_and_keeps_roles_with_mem
         assert scalar(source_engine, "SELECT count(*) FROM analytics.managed_views") == 12
     finally:
         drop_roles(source_engine, login, reader, refresher)
+
+
+def test_the_command_line_refresh_exits_1_for_a_missing_view(
+    migrated_engine: Engine, source_url: str,
+) -> None:
+    from test_cli import cli
+
+    execute(migrated_engine, "DROP MATERIALIZED VIEW analytics.metabase_supplier_performance")
+    for arguments in (("refresh",), ("refresh", "--tier", "weekly")):
+        result = cli(*arguments, url=source_url)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "metabase_supplier_performance" in result.stderr
+        assert "db check" in result.stdout + result.stderr
