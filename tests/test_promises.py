@@ -451,3 +451,16 @@ def test_the_command_line_refresh_exits_1_for_a_missing_view(
         assert result.returncode == 1, result.stdout + result.stderr
         assert "metabase_supplier_performance" in result.stderr
         assert "db check" in result.stdout + result.stderr
+
+
+def test_the_command_line_db_check_names_every_broken_view(
+    migrated_engine: Engine, source_url: str,
+) -> None:
+    from test_cli import cli
+
+    execute(migrated_engine, "ALTER TABLE transactions.orders RENAME COLUMN net_profit TO profit")
+    result = cli("db", "check", url=source_url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for view in ("metabase_executive_metrics", "metabase_brand_analytics",
+                 "metabase_supplier_performance", "metabase_customer_geography"):
+        assert f"analytics.{view}: v2.sql no longer builds" in result.stdout
