@@ -466,10 +466,10 @@ def _drop_extension_if_ours(connection: Connection) -> None:
     ).scalar_one()
     if not ours:
         return
-    others = connection.execute(text(
-        "SELECT count(*) AS jobs, string_agg(DISTINCT database, ', ') AS databases "
-        "FROM cron.job")).one()
-    if others.jobs:
+    if connection.execute(text("SELECT EXISTS (SELECT FROM cron.job)")).scalar_one():
+        others = connection.execute(text(
+            "SELECT count(*) AS jobs, string_agg(DISTINCT database, ', ') AS databases "
+            "FROM cron.job")).one()
         logger.warning(
             "soleflip-analytics: extension pg_cron, created by the migration, stays: %s other "
             "job(s) still use it (for databases %s, the package's installations there "

@@ -22,6 +22,7 @@ from pathlib import Path
 from alembic import op
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.paths import function_sql_path, sql_dir, view_sql_path
 
@@ -106,16 +107,8 @@ def _build(name: str, version: int) -> None:
 
 
 def _drop(name: str) -> None:
-    """Drop the view; one that is already gone (dropped by hand) only gets a warning,
-    so that a downgrade finishes."""
     bind = op.get_bind()
     quote = bind.dialect.identifier_preparer.quote_identifier
-    exists = bind.execute(
-        text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f"{quote(SCHEMA)}.{quote(name)}"}
-    ).scalar_one()
-    if not exists:
-        logger.warning("%s.%s was already gone (dropped by hand?): nothing to drop", SCHEMA, name)
-        return
     bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {quote(SCHEMA)}.{quote(name)}")
 
 
@@ -181,3 +174,30 @@ def update_function(name: str, version: int) -> None:
     run_sql_file(bind, function_sql_path(name, version))
     for signature in definer:
         bind.exec_driver_sql(f"ALTER FUNCTION {signature} SECURITY DEFINER")
+
+
+def restore_missing_views() -> None:
+    """Rebuild the registered views that were dropped by hand, each from the file of its
+    deployed version, with a warning: the downgrades of the revisions that created them
+    drop them. A view built on another missing one is built after it."""
+    bind = op.get_bind()
+    missing = bind.execute(text(
+        "SELECT mv.view_name, mv.version FROM analytics.managed_views mv "
+        "WHERE to_regclass(pg_catalog.format('analytics.%I', mv.view_name)) IS NULL "
+        "ORDER BY 1")).all()
+    while missing:
+        left = []
+        for name, version in missing:
+            savepoint = bind.begin_nested()
+            try:
+                _build(name, version)
+            except DBAPIError:
+                savepoint.rollback()
+                left.append((name, version))
+            else:
+                savepoint.commit()
+                logger.warning("%s.%s was dropped by hand: rebuilt from v%s.sql for the "
+                               "downgrade", SCHEMA, name, version)
+        if len(left) == len(missing):
+            _build(*left[0])  # cannot be built: its error says why
+        missing = left

@@ -13,7 +13,12 @@ Revises: 0015
 from alembic import op
 
 from soleflip_analytics.roles import grant_privileges, keep_roles_with_members, revoke_privileges
-from soleflip_analytics.view_migrations import create_function, run_schema_file, update_function
+from soleflip_analytics.view_migrations import (
+    create_function,
+    restore_missing_views,
+    run_schema_file,
+    update_function,
+)
 
 revision = "0016"
 down_revision = "0015"
@@ -41,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    restore_missing_views()  # the downgrades below drop them
     keep_roles_with_members(op.get_bind())
     revoke_privileges(op.get_bind())
     update_function("refresh_tier", version=1)
