@@ -302,6 +302,15 @@ def revoke_privileges(connection: Connection) -> None:
                 f"REVOKE {privilege} FROM {_quote(connection, role.role_name)}")
 
 
+def grant_refresh_tier(connection: Connection) -> None:
+    """Grant the refresher EXECUTE on analytics.refresh_tier again, once it was re-created."""
+    for role in _package_roles(connection):
+        if role.purpose == REFRESHER:
+            connection.exec_driver_sql(
+                "GRANT EXECUTE ON PROCEDURE analytics.refresh_tier(text, text, boolean) "
+                f"TO {_quote(connection, role.role_name)}")
+
+
 def keep_roles_with_members(connection: Connection) -> None:
     """Record the package's roles that have members as not the package's to drop.
 

@@ -465,3 +465,31 @@ def test_the_command_line_db_check_names_every_broken_view(
     for view in ("metabase_executive_metrics", "metabase_brand_analytics",
                  "metabase_supplier_performance", "metabase_customer_geography"):
         assert f"analytics.{view}: v2.sql no longer builds" in result.stdout
+
+
+def test_revision_0016_down_gives_back_exactly_the_routines_and_tables_of_0015(
+    source_url: str, source_engine: Engine,
+) -> None:
+    from soleflip_analytics import downgrade, upgrade
+
+    catalog = (
+        "SELECT p.oid::regprocedure::text, p.prosrc, p.prosecdef, p.proconfig, "
+        "       p.proowner::regrole::text, "
+        "       ARRAY(SELECT (a.grantee, a.privilege_type)::text "
+        "             FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
+        "             ORDER BY 1) "
+        "FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace "
+        "UNION ALL "
+        "SELECT c.oid::regclass::text, pg_get_constraintdef(k.oid), null, null, null, "
+        "       c.relacl::text[] "
+        "FROM pg_class c LEFT JOIN pg_constraint k ON k.conrelid = c.oid "
+        "WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'v') "
+        "ORDER BY 1, 2"
+    )
+    upgrade(source_url, "0015")
+    with source_engine.connect() as connection:
+        before = connection.execute(text(catalog)).all()
+    upgrade(source_url)
+    downgrade(source_url, "0015")
+    with source_engine.connect() as connection:
+        assert connection.execute(text(catalog)).all() == before

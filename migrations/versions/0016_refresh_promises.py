@@ -12,7 +12,12 @@ Revises: 0015
 
 from alembic import op
 
-from soleflip_analytics.roles import grant_privileges, keep_roles_with_members, revoke_privileges
+from soleflip_analytics.roles import (
+    grant_privileges,
+    grant_refresh_tier,
+    keep_roles_with_members,
+    revoke_privileges,
+)
 from soleflip_analytics.view_migrations import (
     create_function,
     restore_missing_views,
@@ -49,10 +54,15 @@ def downgrade() -> None:
     restore_missing_views()  # the downgrades below drop them
     keep_roles_with_members(op.get_bind())
     revoke_privileges(op.get_bind())
-    update_function("refresh_tier", version=1)
+    # Version 1 of these two is created, not replaced, by its file: drop version 2 first.
+    op.execute("DROP PROCEDURE analytics.refresh_tier(text, text, boolean)")
+    create_function("refresh_tier", version=1)
+    grant_refresh_tier(op.get_bind())
     update_function("refresh_view", version=2)
     update_function("refresh_lock_holder", version=2)
-    update_function("log_refresh", version=1)
+    op.execute("DROP FUNCTION analytics.log_refresh(text, text, text, text, timestamptz, bigint, "
+               "text, text, pg_snapshot)")
+    create_function("log_refresh", version=1)
     for name in reversed(NEW_ROUTINES):
         op.execute(f"DROP FUNCTION analytics.{name}")
     run_schema_file("promises_v1_down.sql")
