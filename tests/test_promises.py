@@ -396,7 +396,7 @@ def test_the_preview_exits_non_zero_when_a_card_fails(
 ) -> None:
     from click.testing import CliRunner
 
-    from soleflip_analytics.dashboards.commands import dashboards
+    from soleflip_analytics.cli.dashboards import dashboards
 
     refresh_views(migrated_engine)
     execute(migrated_engine, "DROP MATERIALIZED VIEW analytics.unsold_stock_summary")
