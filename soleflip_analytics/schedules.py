@@ -33,13 +33,12 @@ from sqlalchemy import create_engine, event, pool, text
 from sqlalchemy.engine import URL, Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
 
-from soleflip_analytics.db import Bind, NotInstalledError, connect, sqlstate
-from soleflip_analytics.deploy import STRICT_SCHEDULES_OPTION
+from soleflip_analytics.db import Bind, NotInstalledError, connect, one_line, sqlstate
+from soleflip_analytics.names import STRICT_SCHEDULES_ENVIRONMENT, STRICT_SCHEDULES_OPTION
 
 logger = logging.getLogger(__name__)
 
 JOB_PREFIX = "soleflip_analytics:"
-STRICT_SCHEDULES_ENVIRONMENT = "SOLEFLIP_ANALYTICS_STRICT_SCHEDULES"
 MINIMUM_PG_CRON = (1, 4)
 _NAME_BYTES = 63  # cron.job.jobname is of type name
 _CONNECT_TIMEOUT_SECONDS = 10
@@ -253,11 +252,6 @@ class InstallOutcome:
     """Why they are not installed, and how to fix it."""
 
 
-def _one_line(error: BaseException) -> str:
-    message = str(getattr(error, "orig", None) or error)
-    return " ".join(message.split())
-
-
 def parse_flag(value: str | bool | None) -> bool:
     """The value of strict_schedules: a bool, or true/false, 1/0, yes/no, on/off."""
     if value is None or isinstance(value, bool):
@@ -332,7 +326,7 @@ def _schedule_jobs(connection: Connection, server: CronServer,
         except DBAPIError as error:
             return (
                 f"pg_cron's database is {cron_database} (cron.database_name), and the deploying "
-                f"role could not connect to it with the same credentials ({_one_line(error)}). "
+                f"role could not connect to it with the same credentials ({one_line(error)}). "
                 f"Let it connect there, or set cron.database_name = '{database}' and restart the "
                 f"server; {_REINSTALL}."
             )
@@ -358,7 +352,7 @@ def _schedule_jobs(connection: Connection, server: CronServer,
                      "job": job["job"]},
                 )
     except DBAPIError as error:
-        return (f"pg_cron in database {cron_database} refused the jobs ({_one_line(error)}); "
+        return (f"pg_cron in database {cron_database} refused the jobs ({one_line(error)}); "
                 f"fix that, {_REINSTALL}.")
     return None
 
@@ -370,7 +364,7 @@ def _create_extension(connection: Connection) -> str | None:
             connection.execute(text("CREATE EXTENSION pg_cron"))
             connection.execute(text("UPDATE analytics.schedule_state SET created_pg_cron = true"))
     except DBAPIError as error:
-        return _one_line(error)
+        return one_line(error)
     return None
 
 
@@ -443,7 +437,7 @@ def remove_jobs(connection: Connection) -> None:
             "soleflip-analytics: could not connect to pg_cron's database %s to remove the "
             "package's jobs (%s). Remove them there by hand: SELECT cron.unschedule(jobid) "
             "FROM cron.job WHERE jobname IN (%s);",
-            cron_database, _one_line(error), ", ".join(f"'{name}'" for name in names),
+            cron_database, one_line(error), ", ".join(f"'{name}'" for name in names),
         )
         return
     if not cron.execute(_HAS_PG_CRON).scalar_one():
@@ -465,7 +459,7 @@ def _drop_extension_if_ours(connection: Connection) -> None:
             connection.execute(text("DROP EXTENSION pg_cron"))
     except DBAPIError as error:
         logger.warning("soleflip-analytics: extension pg_cron, created by the migration, was "
-                       "left in place: %s", _one_line(error))
+                       "left in place: %s", one_line(error))
 
 
 def install_schedules(bind: Bind) -> InstallOutcome:
@@ -582,7 +576,7 @@ def _look_up(connection: Connection,
         with engine.connect() as cron:
             return _read_jobs(cron, names, owner)
     except DBAPIError as error:
-        return {}, f"cannot read pg_cron's jobs in database {cron_database}: {_one_line(error)}"
+        return {}, f"cannot read pg_cron's jobs in database {cron_database}: {one_line(error)}"
     finally:
         engine.dispose()
 
