@@ -31,12 +31,12 @@ class ScheduleStatus:
     cron_database: str | None
     """The database whose cron.job holds it."""
     found: bool | None
-    """The job is in cron.job now; None when pg_cron's tables could not be read."""
+    """pg_cron has it now; null when pg_cron's tables could not be read (lookup_error)."""
     cron_schedule: str | None
     """The schedule pg_cron has for it now (schedule, unless changed by hand)."""
     active: bool | None
     last_run_status: str | None
-    """succeeded or failed: the latest run that ended (cron.job_run_details)."""
+    """succeeded or failed: the latest run that ended."""
     last_run_started_at: datetime | None
     last_run_ended_at: datetime | None
     last_run_message: str | None
