@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from soleflip_analytics.view_migrations import TIERS
+from soleflip_analytics.names import TIERS
 
 # PostgreSQL's timeouts are whole milliseconds up to INT_MAX.
 MAX_SECONDS = 2_147_483_647 / 1000

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from soleflip_analytics.names import SCHEMA
 from soleflip_analytics.paths import view_sql_path
-from soleflip_analytics.view_migrations import SCHEMA
 
 
 class NotDeployedError(RuntimeError):
