@@ -116,8 +116,8 @@ def _steps() -> list[tuple[str, str, str]]:
     script = ScriptDirectory.from_config(alembic_config())
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
     up = [(f"{r} up", "upgrade", r) for r in revisions]
-    down = [(f"{r} down", "downgrade", previous or "base")
-            for r, previous in zip(reversed(revisions), [*reversed(revisions[:-1]), None])]
+    down = [(f"{r} down", "downgrade", previous)
+            for r, previous in zip(revisions[::-1], [*revisions[-2::-1], "base"], strict=True)]
     return up + down
 
 
@@ -133,7 +133,8 @@ def recording_engine(make_database: Callable[..., str]) -> Iterator[Engine]:
 def record_revisions(engine: Engine) -> dict[str, list[str]]:
     """Statement hashes of every step (``"0011 up"``, ``"0011 down"``, ...)."""
     suffix = uuid.uuid4().hex[:8]
-    roles = {"reader_role": f"frozen_reader_{suffix}", "refresher_role": f"frozen_refresher_{suffix}"}
+    roles = {"reader_role": f"frozen_reader_{suffix}",
+             "refresher_role": f"frozen_refresher_{suffix}"}
     recorded: dict[str, list[str]] = {}
     for key, direction, target in _steps():
         with engine.connect() as connection:
@@ -158,8 +159,6 @@ def record_revisions(engine: Engine) -> dict[str, list[str]]:
 
 def test_released_revisions_send_what_they_always_sent(recording_engine: Engine) -> None:
     recorded = record_revisions(recording_engine)
-    if os.environ.get("DUMP_TMP"):
-        Path(os.environ["DUMP_TMP"]).write_text(json.dumps(recorded, indent=1))
     stored: dict[str, list[str]] = json.loads(STORED.read_text()) if STORED.exists() else {}
     keys = [key for key, _, _ in _steps()]
     missing = [key for key in keys if key not in stored]
@@ -175,7 +174,8 @@ def test_released_revisions_send_what_they_always_sent(recording_engine: Engine)
     for key in keys:
         if recorded[key] == stored[key]:
             continue
-        at = next((i for i, (a, b) in enumerate(zip(recorded[key], stored[key])) if a != b),
+        at = next((i for i, (a, b) in enumerate(zip(recorded[key], stored[key], strict=False))
+                   if a != b),
                   min(len(recorded[key]), len(stored[key])))
         now = recorded[key + " text"][at] if at < len(recorded[key]) else "(nothing)"
         pytest.fail(
