@@ -12,6 +12,16 @@ SELECT on the view, which a rebuilt view would otherwise lose.
 A routine of the package that changes between releases lives the same way in
 ``sql/functions/<name>/v<N>.sql`` (CREATE OR REPLACE, the signature never
 changes; a new signature is a new routine).
+
+Frozen migrations: a released revision does the same thing forever, on any
+new database. So a revision reads only what never changes once released: its
+``vN.sql`` files, named with their version, and versioned constants it names
+itself (``SOURCE_CONTRACT_V1``, ``PRIVILEGES_V1``, ``DEFAULT_ROLE_NAMES_V1``);
+the jobs revision 0010 schedules are the rows of its SQL file. Never edit a
+released file or constant, nor what these verbs send: add ``vN+1`` and a new
+revision. The running code (``db check``, status, health) may use the latest
+versions. ``tests/test_frozen_migrations.py`` records the statements every
+revision sends and fails when a released one changes.
 """
 
 from __future__ import annotations
