@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     check_source_contract(op.get_bind(), SOURCE_CONTRACT_V1, COMPATIBLE_TYPES_V1)
-    run_schema_file("v1.sql")
+    run_schema_file("analytics", version=1)
 
 
 def downgrade() -> None:

@@ -23,10 +23,10 @@ depends_on = None
 
 def upgrade() -> None:
     names = configured_role_names(DEFAULT_ROLE_NAMES_V1)  # validated before anything changes
-    run_schema_file("roles_v1.sql")
+    run_schema_file("roles", version=1)
     install_roles(op.get_bind(), names, PRIVILEGES_V1)
 
 
 def downgrade() -> None:
     remove_roles(op.get_bind(), PRIVILEGES_V1)
-    run_schema_file("roles_v1_down.sql")
+    run_schema_file("roles", version=1, down=True)
