@@ -68,7 +68,8 @@ def _preload_fix(database: str) -> str:
     return (
         f"Set shared_preload_libraries = 'pg_cron' and cron.database_name = '{database}' in "
         "postgresql.conf (managed services: the same settings as server parameters or flags; "
-        "see 'Enabling pg_cron on a server' in the soleflip-analytics docs, docs/schedules.md) and restart the server; "
+        "see 'Enabling pg_cron on a server' in the soleflip-analytics docs/schedules.md) "
+        "and restart the server; "
         f"{REINSTALL}."
     )
 
