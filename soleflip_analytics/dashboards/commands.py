@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
+from soleflip_analytics.dashboards.columns import DEFAULT_CURRENCY, CurrencyError, check_currency
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.payloads import METABASE_VERSION
 from soleflip_analytics.dashboards.preview import write_preview
@@ -27,6 +28,24 @@ def dashboards() -> None:
     Inventory Management) over the analytics views."""
 
 
+def _currency(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    try:
+        return check_currency(value)
+    except CurrencyError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+currency_option = click.option(
+    "--currency",
+    default=DEFAULT_CURRENCY,
+    show_default=True,
+    envvar="SOLEFLIP_CURRENCY",
+    show_envvar=True,
+    callback=_currency,
+    help="The business currency money is shown in (ISO 4217 code).",
+)
+
+
 @dashboards.command("export")
 @click.option(
     "--out",
@@ -40,10 +59,11 @@ def dashboards() -> None:
     type=click.IntRange(min=1),
     help="Metabase id of the database holding the analytics views (else import.sh sets it).",
 )
-def export_command(out: Path, database_id: int | None) -> None:
+@currency_option
+def export_command(out: Path, database_id: int | None, currency: str) -> None:
     """Write each dashboard's REST API payloads (cards, dashboard, placements) as JSON."""
     try:
-        written = export(out, database_id)
+        written = export(out, database_id, currency)
     except TemplateError as error:
         raise click.ClickException(str(error)) from error
     click.echo(
@@ -77,8 +97,9 @@ def export_command(out: Path, database_id: int | None) -> None:
     type=click.FloatRange(min=0),
     default=120.0,
     show_default=True,
-    help="Seconds to wait for Metabase's schema sync to find the views.",
+    help="Seconds to wait for Metabase's schema sync to find the views and their columns.",
 )
+@currency_option
 def push_command(
     metabase_url: str,
     api_key: str | None,
@@ -87,6 +108,7 @@ def push_command(
     database: str | None,
     collection: str,
     sync_timeout: float,
+    currency: str,
 ) -> None:
     """Create or update the templates' collection, cards and dashboards in a Metabase,
     and the views' descriptions in its data model. Running it again changes nothing."""
@@ -99,18 +121,26 @@ def push_command(
     else:
         connect = partial(MetabaseClient.login, metabase_url, username, password)
     try:
-        result = push(connect, database, collection, sync_timeout)
+        result = push(connect, database, collection, sync_timeout, currency=currency)
     except (MetabaseError, TemplateError) as error:
         raise click.ClickException(str(error)) from error
     for action in result.actions:
         click.echo(action)
     described = result.data_model
-    click.echo(
-        f"Data model: wrote {len(described.written)} descriptions, kept "
-        f"{len(described.kept)} already set."
-    )
-    for view in described.missing:
-        click.echo(f"Warning: Metabase has not synced {view} yet; push again later.", err=True)
+    if described.skipped:
+        click.echo(f"Warning: data model left alone: {described.skipped}", err=True)
+    else:
+        click.echo(
+            f"Data model: wrote {len(described.written)} descriptions, kept "
+            f"{len(described.kept)} already set."
+        )
+    if described.missing:
+        click.echo(
+            f"Warning: after {sync_timeout:g} s Metabase had not synced "
+            f"{'; '.join(described.missing)}; their descriptions are not written. Push again "
+            "later, or give --sync-timeout more seconds.",
+            err=True,
+        )
     click.echo(f"{result.changes} changes.")
 
 
@@ -137,13 +167,14 @@ def push_command(
     metavar="URL",
     help="postgresql://user:password@host:port/dbname of the database holding the views.",
 )
-def preview_command(out: Path, slugs: tuple[str, ...], database_url: str) -> None:
+@currency_option
+def preview_command(out: Path, slugs: tuple[str, ...], database_url: str, currency: str) -> None:
     """Run every card against the live views (filters at their defaults) and write one
     self-contained HTML page of the dashboards, which opens offline, without Metabase."""
     selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
     engine = create_engine(resolve_url(database_url), poolclass=pool.NullPool)
     try:
-        written = write_preview(engine, out, selected)
+        written = write_preview(engine, out, selected, currency)
     except (DBAPIError, NotInstalledError) as error:
         raise click.ClickException(str(error).splitlines()[0]) from error
     finally:
