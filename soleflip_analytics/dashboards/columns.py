@@ -52,6 +52,7 @@ class Unit(Enum):
 class Column:
     title: str
     unit: Unit
+    decimals: int | None = None  # instead of the unit's (whole days: 0)
 
 
 _M, _P, _C, _D, _T = Unit.MONEY, Unit.PERCENT, Unit.COUNT, Unit.DAYS, Unit.TEXT
@@ -95,8 +96,8 @@ COLUMNS: dict[str, Column] = {
     "avg_days_in_stock": Column("Avg days in stock", _D),
     "avg_payout_days": Column("Payout time", _D),
     "avg_days_to_sell": Column("Time to sell", _D),
-    "days_in_stock": Column("In stock", _D),
-    "oldest_days_in_stock": Column("Oldest", _D),
+    "days_in_stock": Column("In stock", _D, decimals=0),
+    "oldest_days_in_stock": Column("Oldest", _D, decimals=0),
     # dates
     "purchase_date": Column("Bought on", Unit.DATE),
     "last_sale_date": Column("Last sale", Unit.DATE),
@@ -157,7 +158,8 @@ def metabase_column_settings(name: str, currency: str) -> dict[str, Any]:
     settings: dict[str, Any] = {"column_title": described.title}
     unit = described.unit
     if unit in _DECIMALS:
-        settings.update(number_style="decimal", decimals=_DECIMALS[unit])
+        decimals = _DECIMALS[unit] if described.decimals is None else described.decimals
+        settings.update(number_style="decimal", decimals=decimals)
     if unit is Unit.MONEY:
         settings.update(
             number_style="currency",

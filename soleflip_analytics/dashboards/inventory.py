@@ -111,6 +111,10 @@ ORDER BY {_AGE_ORDER}""",
     filters=(SUPPLIER,),
 )
 
+_CATEGORY_SLICES = top_slices(
+    "categories", "category_name", "stock_value", "items", "stock_value", counts="items"
+)
+
 STOCK_BY_CATEGORY = Card(
     name="Stock by category",
     description="Value of the items in stock per product category; beyond the eight largest, "
@@ -124,7 +128,7 @@ STOCK_BY_CATEGORY = Card(
     {_BY_CATEGORY_AND_SUPPLIER}
     GROUP BY 1
 ),
-{top_slices("categories", "category_name", "stock_value", "items", counts="items")}""",
+{_CATEGORY_SLICES}""",
     visualization=pie("category_name", "stock_value"),
     place=Place(col=12, row=3, width=12, height=6),
     filters=(STOCK_CATEGORY, SUPPLIER),

@@ -78,7 +78,7 @@ BRAND_MARKET_SHARE = Card(
     SELECT b.brand_name, b.total_revenue, b.market_share_pct
     FROM analytics.metabase_brand_analytics b
 ),
-{top_slices("brands", "brand_name", "total_revenue", "market_share_pct")}""",
+{top_slices("brands", "brand_name", "total_revenue", "total_revenue", "market_share_pct")}""",
     visualization=pie("brand_name", "total_revenue"),
     place=Place(col=0, row=7, width=8, height=7),
 )
@@ -95,7 +95,7 @@ categories AS (
     {_SOLD_ITEMS}
     GROUP BY 1
 ),
-{top_slices("categories", "category_name", "units_sold")}""",
+{top_slices("categories", "category_name", "units_sold", "units_sold")}""",
     visualization=pie("category_name", "units_sold"),
     place=Place(col=8, row=7, width=8, height=7),
     filters=(*DATE_RANGE, BRAND),

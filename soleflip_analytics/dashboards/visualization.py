@@ -70,14 +70,12 @@ def named_columns(settings: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def top_slices(grouped: str, label: str, metric: str, *others: str, counts: str = "") -> str:
-    """SQL of a pie's rows from the CTE ``grouped`` (one row per ``label``): the
-    PIE_SLICES largest by ``metric``, then the rest added up as one row "Other";
-    ``others`` are further columns added up alike, and ``counts`` (one of them) a
-    count that stays a bigint."""
+def top_slices(grouped: str, label: str, metric: str, *columns: str, counts: str = "") -> str:
+    """SQL of a pie's rows from the CTE ``grouped`` (one row per ``label``): ``label``
+    and ``columns``, for the PIE_SLICES largest by ``metric``, then the rest added up
+    as one row "Other"; ``counts`` (one of the columns) is a count that stays a bigint."""
     totals = ",\n       ".join(
-        f"sum({name}){'::bigint' if name == counts else ''} AS {name}"
-        for name in (metric, *others)
+        f"sum({name}){'::bigint' if name == counts else ''} AS {name}" for name in columns
     )
     return f"""ranked AS (
     SELECT g.*, row_number() OVER (ORDER BY g.{metric} DESC, g.{label}) AS slice
