@@ -24,7 +24,7 @@ metabase.session.api and metabase.parameters.schema):
   curate for collections, cards and dashboards, view for reading; API keys of
   three levels (``API_KEY`` admin, ``CURATOR_KEY``, ``VIEWER_KEY``);
 - ``POST /api/session`` of a user with two-factor authentication answers
-  ``{"mfa_required": true}`` and no session id.
+  ``{"mfa_required": true}`` and no id.
 
 ``GET /api/card/:id`` answers in MBQL 5 unless ``legacy-mbql=true``.
 Metabase-added keys (created_at, entity_id, ...) are part of its answers.

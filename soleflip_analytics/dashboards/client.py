@@ -41,7 +41,7 @@ class MetabaseClient:
         """Open a session (``POST /api/session``) and use it for every request."""
         anonymous = cls(base_url, {})
         try:
-            session = anonymous.post("/api/session", {"username": username, "password": password})
+            answer = anonymous.post("/api/session", {"username": username, "password": password})
         except MetabaseError as error:
             if error.status in (400, 401):
                 raise MetabaseError(
@@ -50,15 +50,15 @@ class MetabaseClient:
                     error.status,
                 ) from None
             raise
-        if isinstance(session, dict) and session.get("mfa_required"):
+        if isinstance(answer, dict) and answer.get("mfa_required"):
             raise MetabaseError(
                 f"The Metabase login of {username!r} asks for a second factor (MFA), which "
                 "push cannot give: create an API key (Admin > Settings > Authentication > "
                 "API keys) and pass it with --api-key instead."
             )
-        if not isinstance(session, dict) or not session.get("id"):
-            raise MetabaseError(f"POST /api/session answered without a session id: {session!r}")
-        return cls(base_url, {"X-Metabase-Session": session["id"]})
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise MetabaseError(f"POST /api/session answered without an id: {answer!r}")
+        return cls(base_url, {"X-Metabase-Session": answer["id"]})
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._request("GET", path, params=params)
