@@ -606,6 +606,9 @@ def test_a_tab_added_in_metabase_survives_the_next_push() -> None:
         before = len(fake.requests)
         push_with_key(fake)
         writes = fake.writes(since=before)
+        before = len(fake.requests)
+        again = push_with_key(fake)
+        assert again.changes == 0 and fake.writes(since=before) == []
     assert fake.errors == []
     assert [f"{r.method} {r.path}" for r in writes] == [f"PUT /api/dashboard/{dashboard['id']}"]
     assert [tab["name"] for tab in dashboard["tabs"]] == ["Overview", "Notes"]
