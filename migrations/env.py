@@ -11,7 +11,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection
 
-from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, resolve_url
+from soleflip_analytics.db import resolve_url
+from soleflip_analytics.names import VERSION_TABLE, VERSION_TABLE_SCHEMA
 
 # How long DDL waits for a lock held by a reader before the deploy gives up,
 # instead of queueing every dashboard query behind it.

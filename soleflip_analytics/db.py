@@ -8,6 +8,7 @@ statement is awaited on the async driver), on anything else in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-
-from soleflip_analytics.deploy import resolve_url
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,6 +32,35 @@ def _async_classes() -> tuple[type, type] | None:
     except ImportError:  # no greenlet: then nobody can have an AsyncEngine either
         return None
     return AsyncEngine, AsyncConnection
+
+
+class DatabaseUrlMissing(RuntimeError):
+    """No database URL was given."""
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
+
+    postgres:// (as some hosting services write it) is accepted too.
+    """
+    url = url or os.environ.get("DATABASE_URL")
+    if not url:
+        raise DatabaseUrlMissing(
+            "No database URL: set DATABASE_URL or pass one "
+            "(alembic -x url=postgresql://user@host/db upgrade head)."
+        )
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare):]
+    return url
+
+
+def one_line(error: BaseException) -> str:
+    """The driver's message (or the exception's) on one line, without libpq's severity prefixes."""
+    message = str(getattr(error, "orig", None) or error)
+    lines = [" ".join(line.replace("FATAL:  ", "").replace("ERROR:  ", "").split())
+             for line in message.splitlines()]
+    return "; ".join(line for line in lines if line)
 
 
 class NotInstalledError(RuntimeError):

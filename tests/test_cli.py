@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from soleflip_analytics import upgrade
-from soleflip_analytics.local_server import LocalServer, free_port
+from soleflip_analytics.demo import seed
+from soleflip_analytics.demo.server import LocalServer, free_port
 from soleflip_analytics.paths import view_sql_path
-from soleflip_analytics.seed import seed
 
 
 def _script() -> str:

@@ -33,9 +33,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ProgrammingError
 
+from soleflip_analytics.cli.dashboards import dashboards
 from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
 from soleflip_analytics.dashboards.columns import COLUMNS, Unit, column_key, shown_columns
-from soleflip_analytics.dashboards.commands import dashboards
 from soleflip_analytics.dashboards.descriptions import view_descriptions
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.model import GRID_COLUMNS
@@ -650,7 +650,7 @@ def test_a_key_that_may_only_view_gets_a_one_line_error_naming_the_permission() 
         )
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        "Error: POST /api/collection answered 403: the API key needs 'Curate' access to the "
+        "error: POST /api/collection answered 403: the API key needs 'Curate' access to the "
         "root collection (Our analytics)."
     )
 
@@ -673,7 +673,7 @@ def test_login_problems_give_one_line_errors(options: list[str], message: str) -
         )  # fmt: skip
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and message in line
+    assert line.startswith("error: ") and message in line
     if "MFA" in message:
         assert "--api-key" in line
 

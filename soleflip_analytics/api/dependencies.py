@@ -13,8 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 
-from soleflip_analytics.db import sync_engine
-from soleflip_analytics.deploy import resolve_url
+from soleflip_analytics.db import resolve_url, sync_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
