@@ -2,12 +2,32 @@
 
 Metabase cannot run here, so push is tested against this server. It keeps
 databases, tables and fields, collections, cards and dashboards in memory,
-answers like Metabase does (as documented for v0.57: the request schemas of
-POST/PUT /api/card, POST/PUT /api/dashboard, PUT /api/table/:id and
-PUT /api/field/:id; ``GET /api/card/:id`` answers in MBQL 5 unless
-``legacy-mbql=true``), records every request, and refuses with 400 (noting the
-reason in ``errors``) any request whose shape the documented API would not
-accept. Metabase-added keys (created_at, entity_id, ...) are part of its answers.
+answers like Metabase does, records every request, and refuses (noting the
+reason in ``errors``) what Metabase's handlers refuse. The rules come from
+Metabase's source (the API handlers and malli schemas of
+metabase.queries-rest.api.card, metabase.dashboards-rest.api,
+metabase.warehouse-schema-rest.api.field, metabase.warehouses-rest.api,
+metabase.session.api and metabase.parameters.schema):
+
+- closed request schemas: unknown keys of a card, dashboard, dashcard or tab
+  are refused; a card's description on create, a field's or table's
+  description, a tab's name and a parameter's ``sectionId`` must not be blank;
+  ``values_query_type`` is one of none/list/search, ``values_source_type``
+  static-list or card;
+- ``PUT /api/dashboard/:id`` with ``dashcards``: the dashboard's tabs become
+  the ``tabs`` sent (none sent: all deleted, with the cards on them); a
+  dashcard not sent is deleted; with one tab, cards without a tab go on it,
+  with more every card needs one;
+- a schema sync lists the tables before their fields: the first look after the
+  tables appear shows fields for only half of them;
+- permissions: admin for the schema sync and the data model (table, field),
+  curate for collections, cards and dashboards, view for reading; API keys of
+  three levels (``API_KEY`` admin, ``CURATOR_KEY``, ``VIEWER_KEY``);
+- ``POST /api/session`` of a user with two-factor authentication answers
+  ``{"mfa_required": true}`` and no id.
+
+``GET /api/card/:id`` answers in MBQL 5 unless ``legacy-mbql=true``.
+Metabase-added keys (created_at, entity_id, ...) are part of its answers.
 """
 
 from __future__ import annotations
@@ -23,11 +43,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-API_KEY = "mb_test_api_key"
+API_KEY = "mb_test_api_key"  # an admin's
+CURATOR_KEY = "mb_test_curator_key"  # curates collections, writes native queries
+VIEWER_KEY = "mb_test_viewer_key"  # views only
 USERNAME = "admin@example.com"
+MFA_USERNAME = "mfa@example.com"  # same password, two-factor authentication on
 PASSWORD = "correct horse battery staple"
 SESSION = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"
 DATABASE = "soleflip"
+
+VIEW, CURATE, ADMIN = 1, 2, 3
+LEVELS = {API_KEY: ADMIN, CURATOR_KEY: CURATE, VIEWER_KEY: VIEW}
 
 # metabase.lib.schema.parameter/types
 PARAMETER_TYPES = {
@@ -39,6 +65,14 @@ PARAMETER_TYPES = {
     "string/starts-with", "boolean/=",
 }  # fmt: skip
 TAG_TYPES = {"snippet", "card", "dimension", "number", "text", "date", "boolean"}
+# metabase.parameters.schema
+VALUES_QUERY_TYPES = {"none", "list", "search"}
+VALUES_SOURCE_TYPES = {"static-list", "card"}
+DASHCARD_KEYS = {
+    "id", "size_x", "size_y", "row", "col", "card_id", "action_id", "dashboard_tab_id",
+    "parameter_mappings", "visualization_settings", "inline_parameters", "series",
+}  # fmt: skip
+TAB_KEYS = {"id", "name", "position"}
 CARD_CREATE_KEYS = {
     "name", "type", "dataset_query", "entity_id", "parameters", "parameter_mappings",
     "description", "display", "visualization_settings", "collection_id", "collection_position",
@@ -103,7 +137,8 @@ class FakeMetabase:
 
     ``views`` maps each view to its columns; the views appear in the database's
     metadata only after ``POST /api/database/:id/sync_schema``, and
-    ``polls_until_synced`` metadata requests later.
+    ``polls_until_synced`` metadata requests later; the fields of the second half
+    of the views ``polls_until_fields`` requests after that.
     """
 
     def __init__(
@@ -112,6 +147,7 @@ class FakeMetabase:
         table_descriptions: Mapping[str, str] | None = None,
         field_descriptions: Mapping[tuple[str, str], str] | None = None,
         polls_until_synced: int = 1,
+        polls_until_fields: int = 1,
     ) -> None:
         self._ids = itertools.count(100)
         self.databases = [
@@ -137,6 +173,7 @@ class FakeMetabase:
             self.tables[table["id"]] = table
         self.synced = False
         self.polls_until_synced = polls_until_synced
+        self.polls_until_fields = polls_until_fields
         self.collections: dict[int, dict[str, Any]] = {}
         self.cards: dict[int, dict[str, Any]] = {}
         self.dashboards: dict[int, dict[str, Any]] = {}
@@ -174,45 +211,49 @@ class FakeMetabase:
         with self._lock:
             self.requests.append(Request(method, path, query, body))
             try:
-                if (method, path) != ("POST", "/api/session"):
-                    authorised = headers.get("x-api-key") == API_KEY or (
-                        headers.get("X-Metabase-Session") == SESSION
-                    )
-                    if not authorised:
-                        raise Refused(401, f"{method} {path} without valid credentials")
-                for route_method, pattern, action in self._routes():
+                level = LEVELS.get(headers.get("x-api-key"), 0)
+                if headers.get("X-Metabase-Session") == SESSION:
+                    level = ADMIN
+                for route_method, pattern, needed, action in self._routes():
                     match = re.fullmatch(pattern, path)
                     if route_method == method and match:
+                        if needed and not level:
+                            raise Refused(401, f"{method} {path} without valid credentials")
+                        if level < needed:
+                            raise Refused(403, "You don't have permissions to do that.")
                         return 200, action(*map(int, match.groups()), query=query, body=body)
                 raise Refused(404, f"no route {method} {path}")
             except Refused as refused:
                 self.errors.append(f"{method} {path}: {refused}")
                 return refused.status, {"message": str(refused)}
 
-    def _routes(self) -> list[tuple[str, str, Callable[..., Any]]]:
+    def _routes(self) -> list[tuple[str, str, int, Callable[..., Any]]]:
+        """(method, path, level needed (0: none), action)."""
         return [
-            ("POST", r"/api/session", self._login),
-            ("GET", r"/api/database", self._databases),
-            ("POST", r"/api/database/(\d+)/sync_schema", self._sync),
-            ("GET", r"/api/database/(\d+)/metadata", self._metadata),
-            ("PUT", r"/api/table/(\d+)", self._put_table),
-            ("PUT", r"/api/field/(\d+)", self._put_field),
-            ("GET", r"/api/collection", self._list_collections),
-            ("POST", r"/api/collection", self._create_collection),
-            ("GET", r"/api/collection/(\d+)/items", self._items),
-            ("POST", r"/api/card", self._create_card),
-            ("GET", r"/api/card/(\d+)", self._get_card),
-            ("PUT", r"/api/card/(\d+)", self._update_card),
-            ("POST", r"/api/dashboard", self._create_dashboard),
-            ("GET", r"/api/dashboard/(\d+)", self._get_dashboard),
-            ("PUT", r"/api/dashboard/(\d+)", self._update_dashboard),
+            ("POST", r"/api/session", 0, self._login),
+            ("GET", r"/api/database", VIEW, self._databases),
+            ("POST", r"/api/database/(\d+)/sync_schema", ADMIN, self._sync),
+            ("GET", r"/api/database/(\d+)/metadata", VIEW, self._metadata),
+            ("PUT", r"/api/table/(\d+)", ADMIN, self._put_table),
+            ("PUT", r"/api/field/(\d+)", ADMIN, self._put_field),
+            ("GET", r"/api/collection", VIEW, self._list_collections),
+            ("POST", r"/api/collection", CURATE, self._create_collection),
+            ("GET", r"/api/collection/(\d+)/items", VIEW, self._items),
+            ("POST", r"/api/card", CURATE, self._create_card),
+            ("GET", r"/api/card/(\d+)", VIEW, self._get_card),
+            ("PUT", r"/api/card/(\d+)", CURATE, self._update_card),
+            ("POST", r"/api/dashboard", CURATE, self._create_dashboard),
+            ("GET", r"/api/dashboard/(\d+)", VIEW, self._get_dashboard),
+            ("PUT", r"/api/dashboard/(\d+)", CURATE, self._update_dashboard),
         ]
 
     # -- session, databases, data model -------------------------------------------
 
     def _login(self, *, query, body):
+        if body == {"username": MFA_USERNAME, "password": PASSWORD}:
+            return {"mfa_required": True, "challenge_token": "eyJhbGciOiJIUzI1NiJ9.e30.x"}
         if body != {"username": USERNAME, "password": PASSWORD}:
-            raise Refused(401, "wrong username or password")
+            raise Refused(401, "Password did not match stored password.")
         return {"id": SESSION}
 
     def _databases(self, *, query, body):
@@ -231,12 +272,19 @@ class FakeMetabase:
 
     def _metadata(self, database_id, *, query, body):
         database = copy.deepcopy(self._database(database_id))
-        visible = False
+        tables = []
         if self.synced:
             self.polls_until_synced -= 1
-            visible = self.polls_until_synced <= 0
-        tables = [t for t in self.tables.values() if t["db_id"] == database_id and visible]
-        return {**database, "tables": copy.deepcopy(tables)}
+            if self.polls_until_synced < 0:
+                self.polls_until_fields -= 1
+            if self.polls_until_synced <= 0:
+                tables = copy.deepcopy(
+                    [t for t in self.tables.values() if t["db_id"] == database_id]
+                )
+            if self.polls_until_fields > 0:  # tables first, then their fields
+                for table in tables[len(tables) // 2 :]:
+                    table["fields"] = []
+        return {**database, "tables": tables}
 
     def _describe(self, registry, object_id, allowed, body):
         _check(self.synced, "table metadata changed before the schema sync")
@@ -245,7 +293,7 @@ class FakeMetabase:
             raise Refused(404, f"no such object {object_id}")
         _check(isinstance(body, dict) and set(body) <= allowed, f"unknown keys in {body!r}")
         description = body.get("description")
-        _check(description is None or isinstance(description, str), "description is no string")
+        _check(description is None or _non_blank(description), "description must be non-blank")
         target.update(body)
         return copy.deepcopy(target)
 
@@ -296,16 +344,15 @@ class FakeMetabase:
         for key in ("name", "display"):
             if key in body:
                 _check(_non_blank(body[key]), f"card {key} must be a non-blank string")
-        if "description" in body:
+        if "description" in body:  # POST: [:maybe NonBlankString], PUT: [:maybe :string]
             description = body["description"]
-            _check(description is None or _non_blank(description), "blank card description")
+            valid = _non_blank(description) if creating else isinstance(description, str)
+            _check(description is None or valid, f"card description {description!r}")
         _check(body.get("type") in (None, "question", "model", "metric"), "bad card type")
         _check(isinstance(body.get("visualization_settings", {}), dict), "settings not a map")
         if "collection_id" in body:
             self._collection_id(body["collection_id"])
-        for parameter in body.get("parameters") or []:
-            _check(_non_blank(parameter.get("id")), f"parameter without id: {parameter!r}")
-            _check(parameter.get("type") in PARAMETER_TYPES, f"bad parameter {parameter!r}")
+        self._check_parameters(body.get("parameters"))
         if "dataset_query" in body:
             self._check_native_query(body["dataset_query"])
 
@@ -368,8 +415,20 @@ class FakeMetabase:
     def _check_parameters(self, parameters: Any) -> None:
         _check(parameters is None or isinstance(parameters, list), "parameters not a list")
         for parameter in parameters or []:
+            _check(isinstance(parameter, dict), f"parameter {parameter!r} is not a map")
             _check(_non_blank(parameter.get("id")), f"parameter without id: {parameter!r}")
             _check(parameter.get("type") in PARAMETER_TYPES, f"bad parameter {parameter!r}")
+            for key in ("name", "slug"):
+                _check(isinstance(parameter.get(key, ""), str), f"parameter {key} is no string")
+            if "sectionId" in parameter:
+                _check(_non_blank(parameter["sectionId"]), "blank parameter sectionId")
+            for key, allowed in (
+                ("values_query_type", VALUES_QUERY_TYPES),
+                ("values_source_type", VALUES_SOURCE_TYPES),
+            ):
+                _check(parameter.get(key) in (None, *allowed), f"{key} {parameter.get(key)!r}")
+            config = parameter.get("values_source_config")
+            _check(config is None or isinstance(config, dict), "values_source_config not a map")
 
     def _create_dashboard(self, *, query, body):
         _check(isinstance(body, dict) and set(body) <= DASHBOARD_CREATE_KEYS, "bad keys")
@@ -393,7 +452,13 @@ class FakeMetabase:
     def _get_dashboard(self, dashboard_id, *, query, body):
         answer = copy.deepcopy(self._dashboard(dashboard_id))
         for dashcard in answer["dashcards"]:
-            dashcard["card"] = self._card_answer(self.cards[dashcard["card_id"]], legacy=False)
+            if dashcard.get("card_id") is not None:
+                card = self.cards[dashcard["card_id"]]
+                dashcard["card"] = self._card_answer(card, legacy=False)
+            dashcard["series"] = [
+                self._card_answer(self.cards[series["id"]], legacy=False)
+                for series in dashcard.get("series") or []
+            ]
         return answer
 
     def _update_dashboard(self, dashboard_id, *, query, body):
@@ -408,22 +473,56 @@ class FakeMetabase:
         if "collection_id" in body:
             self._collection_id(body["collection_id"])
         parameters = body.get("parameters", dashboard["parameters"])
-        dashcards = None
-        if "dashcards" in body:
-            dashcards = self._placed(dashboard, body["dashcards"], parameters)
-        dashboard.update({k: copy.deepcopy(v) for k, v in body.items() if k != "dashcards"})
-        if dashcards is not None:
-            dashboard["dashcards"] = dashcards
+        placed = None
+        if "dashcards" in body:  # then "tabs" too, missing or not (update-dashboard!)
+            placed = self._placed(dashboard, body["dashcards"], body.get("tabs"), parameters)
+        dashboard.update(
+            {k: copy.deepcopy(v) for k, v in body.items() if k not in ("dashcards", "tabs")}
+        )
+        if placed is not None:
+            dashboard["tabs"], dashboard["dashcards"] = placed
         return self._get_dashboard(dashboard_id, query={}, body=None)
 
-    def _placed(self, dashboard, dashcards: Any, parameters: list[dict[str, Any]]) -> list:
+    def _new_tabs(self, dashboard, tabs: Any) -> tuple[list, dict[int, int]]:
+        """The dashboard's tabs after a PUT (the tabs sent, in order) and new tab ids."""
+        _check(tabs is None or isinstance(tabs, list), "tabs is not a list")
+        tabs = tabs or []
+        ids = [tab.get("id") for tab in tabs if isinstance(tab, dict)]
+        _check(len(ids) == len(tabs) and len(set(ids)) == len(ids), "tab ids are not unique")
+        own = {tab["id"] for tab in dashboard["tabs"]}
+        new_ids: dict[int, int] = {}
+        result = []
+        for position, tab in enumerate(tabs):
+            _check(set(tab) <= TAB_KEYS, f"unknown tab keys {sorted(set(tab) - TAB_KEYS)}")
+            _check(isinstance(tab["id"], int), f"tab id {tab['id']!r}")
+            _check(_non_blank(tab.get("name")), "tab name must be a non-blank string")
+            _check(tab["id"] < 0 or tab["id"] in own, "tab of another dashboard")
+            tab_id = tab["id"] if tab["id"] > 0 else new_ids.setdefault(tab["id"], next(self._ids))
+            result.append(
+                {
+                    "id": tab_id, "dashboard_id": dashboard["id"], "name": tab["name"],
+                    "position": position, **SERVER_KEYS,
+                }
+            )  # fmt: skip
+        return result, new_ids
+
+    def _placed(
+        self, dashboard, dashcards: Any, tabs: Any, parameters: list[dict[str, Any]]
+    ) -> tuple[list, list]:
+        """The dashboard's tabs and dashcards after a PUT: the tabs sent replace the
+        dashboard's (deleted tabs take their cards along), the dashcards sent replace
+        its dashcards (ids <= 0 are created)."""
+        new_tabs, new_tab_ids = self._new_tabs(dashboard, tabs)
         _check(isinstance(dashcards, list), "dashcards is not a list")
         ids = [dashcard.get("id") for dashcard in dashcards]
         _check(len(ids) == len(set(ids)), "dashcard ids are not unique")
+        tab_ids = {tab["id"] for tab in new_tabs}
         own = {dashcard["id"] for dashcard in dashboard["dashcards"]}
         parameter_ids = {parameter["id"] for parameter in parameters}
         placed = []
         for dashcard in dashcards:
+            unknown = set(dashcard) - DASHCARD_KEYS
+            _check(not unknown, f"unknown dashcard keys {sorted(unknown)}")
             _check(isinstance(dashcard.get("id"), int), f"dashcard id {dashcard.get('id')!r}")
             _check(dashcard["id"] < 0 or dashcard["id"] in own, "dashcard of another dashboard")
             for key in ("size_x", "size_y"):
@@ -431,14 +530,26 @@ class FakeMetabase:
             for key in ("row", "col"):
                 value = dashcard.get(key)
                 _check(isinstance(value, int) and value >= 0, f"dashcard {key} must be >= 0")
+            tab_id = dashcard.get("dashboard_tab_id")
+            if tab_id is None and len(new_tabs) == 1:
+                tab_id = new_tabs[0]["id"]
+            tab_id = new_tab_ids.get(tab_id, tab_id)
+            no_tab = "This dashboard has tab, makes sure every card has a tab"
+            _check(tab_id is not None or not new_tabs, no_tab)
+            _check(tab_id is None or tab_id in tab_ids, f"dashcard on no tab of it: {tab_id}")
+            for series in dashcard.get("series") or []:
+                _check(set(series) == {"id"}, "a series is sent as {id}")
+                self._card(series["id"])
             card_id = dashcard.get("card_id")
-            _check(_positive_int(card_id), f"dashcard card_id {card_id!r} is no card id")
-            card = self._card(card_id)
-            tags = card["dataset_query"]["native"].get("template-tags", {})
+            if card_id is not None or not dashcard.get("visualization_settings"):
+                _check(_positive_int(card_id), f"dashcard card_id {card_id!r} is no card id")
+                tags = self._card(card_id)["dataset_query"]["native"].get("template-tags", {})
+            else:  # a text card: no query
+                tags = {}
             for mapping in dashcard.get("parameter_mappings") or []:
                 _check(_non_blank(mapping.get("parameter_id")), "mapping without parameter_id")
                 _check(mapping["parameter_id"] in parameter_ids, "mapping to no dashboard filter")
-                _check(mapping.get("card_id") == card["id"], "mapping names another card")
+                _check(mapping.get("card_id") == card_id, "mapping names another card")
                 target = mapping.get("target")
                 _check(
                     isinstance(target, list) and target[:1] == ["variable"]
@@ -447,13 +558,13 @@ class FakeMetabase:
                 )  # fmt: skip
             placed.append(
                 {
-                    "visualization_settings": {}, "series": [], "dashboard_tab_id": None,
-                    **copy.deepcopy(dashcard),
+                    "visualization_settings": {}, "series": [], **copy.deepcopy(dashcard),
+                    "dashboard_tab_id": tab_id,
                     "id": dashcard["id"] if dashcard["id"] > 0 else next(self._ids),
                     "dashboard_id": dashboard["id"], **SERVER_KEYS,
                 }
             )  # fmt: skip
-        return placed
+        return new_tabs, placed
 
 
 def _handler(fake: FakeMetabase) -> type[BaseHTTPRequestHandler]:

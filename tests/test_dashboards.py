@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fake_metabase import API_KEY, DATABASE, PASSWORD, USERNAME, FakeMetabase
+from fake_metabase import (
+    API_KEY,
+    CURATOR_KEY,
+    DATABASE,
+    MFA_USERNAME,
+    PASSWORD,
+    USERNAME,
+    VIEWER_KEY,
+    FakeMetabase,
+)
 from pytest_postgresql.executors import PostgreSQLExecutor
 from small_shop import small_shop
 from sqlalchemy import text
@@ -25,7 +34,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ProgrammingError
 
 from soleflip_analytics.cli.dashboards import dashboards
-from soleflip_analytics.dashboards.client import MetabaseClient
+from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
+from soleflip_analytics.dashboards.columns import COLUMNS, Unit, column_key, shown_columns
 from soleflip_analytics.dashboards.descriptions import view_descriptions
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.model import GRID_COLUMNS
@@ -119,11 +129,46 @@ def test_trend_shows_twelve_months_ending_this_month_with_gaps_as_zero(shop: Eng
         this_month = connection.execute(
             text("SELECT date_trunc('month', now() AT TIME ZONE 'Europe/Berlin')::date")
         ).scalar_one()
-    assert columns == ["sale_month", "revenue", "profit"]
+    assert columns == ["sale_month", "month", "revenue", "profit"]
     assert len(rows) == 12
     assert rows[-1][0] == this_month
-    assert sum(row[1] for row in rows) == Decimal("940.00")  # all but the sale 380 days ago
-    assert any(row[1] == 0 for row in rows)
+    assert sum(row[2] for row in rows) == Decimal("940.00")  # all but the sale 380 days ago
+    assert any(row[2] == 0 for row in rows)
+    # The current month is marked, the complete ones are not.
+    assert rows[-1][1] == f"{this_month:%b %Y} (month to date)"
+    assert [row[1] for row in rows[:-1]] == [f"{row[0]:%b %Y}" for row in rows[:-1]]
+
+
+def test_trend_marks_months_the_period_cuts(shop: Engine, filters_set: dict[str, str]) -> None:
+    end = date.fromisoformat(filters_set["end_date"]) - timedelta(days=40)
+    end = end.replace(day=min(end.day, 27))  # never a month's last day
+    with shop.connect() as connection:
+        _, rows = run_card(connection, "Revenue trend by month", {"end_date": str(end)})
+    labels = [row[1] for row in rows]
+    assert labels[-1] == f"{end:%b %Y} (partial)"
+    assert not any("(" in label for label in labels[:-1])
+
+
+def test_pies_show_eight_slices_and_the_rest_as_other(shop: Engine) -> None:
+    brands = [(f"Brand {n:02d}", Decimal(1000 - n)) for n in range(11)]
+    with shop.connect() as connection:  # rolled back on close
+        connection.exec_driver_sql(
+            "ALTER MATERIALIZED VIEW analytics.metabase_brand_analytics RENAME TO brands_away;"
+            "CREATE TABLE analytics.metabase_brand_analytics"
+            " (brand_name text, total_revenue numeric(12, 2), market_share_pct numeric(5, 2))"
+        )
+        for name, revenue in brands:
+            connection.execute(
+                text(
+                    "INSERT INTO analytics.metabase_brand_analytics"
+                    " (brand_name, total_revenue, market_share_pct) VALUES (:n, :r, 1.25)"
+                ),
+                {"n": name, "r": revenue},
+            )
+        _, rows = run_card(connection, "Brand market share (all time)", {})
+    assert rows[:8] == [(name, revenue, Decimal("1.25")) for name, revenue in brands[:8]]
+    assert rows[8] == ("Other", sum(revenue for _, revenue in brands[8:]), Decimal("3.75"))
+    assert len(rows) == 9
 
 
 def test_platform_filter_matches_name_or_slug_in_any_case(shop: Engine) -> None:
@@ -170,7 +215,7 @@ def test_inventory_cards_follow_stock_category_and_supplier(shop: Engine) -> Non
         ("metabase_supplier_performance", "sell_through_rate", "Supplier performance (all time)"),
         # The views that add up metabase_inventory_status for the cards.
         ("unsold_stock_summary", "stock_category", "Aging distribution"),
-        ("unsold_stock_items", "days_in_stock", "Inventory"),
+        ("unsold_stock_items", "days_in_stock", "Stock by product"),
         ("sold_items_by_product", "revenue", "Top 10 products by revenue"),
         ("sold_items_by_price_band", "price_band", "Price distribution"),
         ("bought_items_by_brand", "items_bought", "Sell-through by brand"),
@@ -348,16 +393,17 @@ def test_push_creates_everything_in_the_documented_order() -> None:
         result = push_with_key(fake)
     assert fake.errors == []
     calls = [f"{r.method} {r.path}" for r in fake.requests]
-    assert calls[:4] == [
+    assert calls[:5] == [
         "GET /api/database",
         "POST /api/database/2/sync_schema",
         "GET /api/database/2/metadata",
-        "GET /api/database/2/metadata",  # the views appeared on the second look
+        "GET /api/database/2/metadata",  # the views appeared on the second look,
+        "GET /api/database/2/metadata",  # all their fields on the third
     ]
     first_card = calls.index("POST /api/card")
     assert calls.index("POST /api/collection") < first_card
     assert all(
-        c.startswith(("PUT /api/table", "PUT /api/field")) for c in calls[4 : first_card - 3]
+        c.startswith(("PUT /api/table", "PUT /api/field")) for c in calls[5 : first_card - 3]
     )
     assert calls.count("POST /api/card") == len(CARDS)
     assert calls.count("POST /api/dashboard") == 4
@@ -510,3 +556,192 @@ def test_exported_files_import_with_the_script(tmp_path: Path) -> None:
     for dashboard, template in zip(fake.dashboards.values(), DASHBOARDS, strict=True):
         assert dashboard["collection_id"] == 1
         assert len(dashboard["dashcards"]) == len(template.cards)
+
+
+# -- push against the stricter fake: what the old push did wrong -------------------------
+
+
+def test_first_push_waits_for_the_fields_and_describes_every_column() -> None:
+    described = view_descriptions()
+    with fake_metabase(polls_until_fields=3) as fake:
+        result = push_with_key(fake)
+    assert fake.errors == [] and result.data_model.missing == []
+    for table in fake.tables.values():
+        for field in table["fields"]:
+            if (table["name"], field["name"]) != KEPT_FIELD:
+                assert field["description"] == described[table["name"]].columns[field["name"]]
+
+
+def test_push_names_the_columns_metabase_has_not_synced_in_time() -> None:
+    with fake_metabase(polls_until_fields=1000) as fake:
+        runner = CliRunner()
+        result = runner.invoke(
+            dashboards,
+            ["push", "--metabase-url", fake.url, "--api-key", API_KEY, "--database", DATABASE,
+             "--sync-timeout", "0"],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Metabase had not synced analytics." in result.output
+    assert "(columns " in result.output and "--sync-timeout" in result.output
+
+
+def test_a_tab_added_in_metabase_survives_the_next_push() -> None:
+    with fake_metabase() as fake:
+        push_with_key(fake)
+        dashboard = next(d for d in fake.dashboards.values() if d["name"] == "Executive")
+        other_card = next(c for c in fake.cards.values() if c["name"] == "Dead stock count")
+        # What Metabase's UI does when a second tab is added: two tabs, the cards on the first.
+        dashboard["tabs"] = [
+            {"id": 901, "dashboard_id": dashboard["id"], "name": "Overview", "position": 0},
+            {"id": 902, "dashboard_id": dashboard["id"], "name": "Notes", "position": 1},
+        ]
+        for dashcard in dashboard["dashcards"]:
+            dashcard["dashboard_tab_id"] = 901
+        dashboard["dashcards"].append(
+            {"id": 903, "card_id": other_card["id"], "dashboard_tab_id": 902, "row": 0,
+             "col": 0, "size_x": 4, "size_y": 3, "parameter_mappings": [],
+             "visualization_settings": {}, "series": []}
+        )  # fmt: skip
+        dashboard["dashcards"][0]["col"] = 2  # a change push repairs
+        before = len(fake.requests)
+        push_with_key(fake)
+        writes = fake.writes(since=before)
+        before = len(fake.requests)
+        again = push_with_key(fake)
+        assert again.changes == 0 and fake.writes(since=before) == []
+    assert fake.errors == []
+    assert [f"{r.method} {r.path}" for r in writes] == [f"PUT /api/dashboard/{dashboard['id']}"]
+    assert [tab["name"] for tab in dashboard["tabs"]] == ["Overview", "Notes"]
+    on_notes = [dc for dc in dashboard["dashcards"] if dc["dashboard_tab_id"] == 902]
+    assert [dc["id"] for dc in on_notes] == [903]
+    overview = [dc for dc in dashboard["dashcards"] if dc["dashboard_tab_id"] == 901]
+    assert len(overview) == 8 and dashboard["dashcards"][0]["col"] == 0
+
+
+def test_put_dashboard_without_tabs_deletes_them_in_the_fake_as_in_metabase() -> None:
+    with fake_metabase() as fake:
+        push_with_key(fake)
+        dashboard = next(iter(fake.dashboards.values()))
+        dashboard["tabs"] = [{"id": 901, "dashboard_id": dashboard["id"], "name": "A",
+                              "position": 0}]  # fmt: skip
+        client = MetabaseClient.with_api_key(fake.url, API_KEY)
+        client.put(f"/api/dashboard/{dashboard['id']}", {"dashcards": []})
+    assert dashboard["tabs"] == [] and dashboard["dashcards"] == []
+
+
+def test_a_key_without_data_model_rights_still_gets_the_dashboards() -> None:
+    with fake_metabase() as fake:
+        result = CliRunner().invoke(
+            dashboards,
+            ["push", "--metabase-url", fake.url, "--api-key", CURATOR_KEY, "--database", DATABASE],
+        )
+    assert result.exit_code == 0, result.output
+    assert len(fake.dashboards) == 4 and len(fake.cards) == len(CARDS)
+    warning = next(line for line in result.output.splitlines() if "data model" in line)
+    assert "POST /api/database/2/sync_schema answered 403" in warning
+    assert "'Manage database'" in warning
+
+
+def test_a_key_that_may_only_view_gets_a_one_line_error_naming_the_permission() -> None:
+    with fake_metabase() as fake:
+        result = CliRunner().invoke(
+            dashboards,
+            ["push", "--metabase-url", fake.url, "--api-key", VIEWER_KEY, "--database", DATABASE],
+        )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "error: POST /api/collection answered 403: the API key needs 'Curate' access to the "
+        "root collection (Our analytics)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--username", MFA_USERNAME], "asks for a second factor (MFA)"),
+        (["--username", USERNAME + ".invalid"], "refused the login"),
+        (["--api-key", "wrong"], "refused the credentials"),
+    ],
+)
+def test_login_problems_give_one_line_errors(options: list[str], message: str) -> None:
+    with fake_metabase() as fake:
+        result = CliRunner().invoke(
+            dashboards,
+            ["push", "--metabase-url", fake.url, *options, "--database", DATABASE],
+            env={"METABASE_PASSWORD": PASSWORD if "--username" in options else None,
+                 "METABASE_API_KEY": None},
+        )  # fmt: skip
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and message in line
+    if "MFA" in message:
+        assert "--api-key" in line
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "reason"),
+    [
+        ("/api/field/{field}", {"description": "  "}, "non-blank"),
+        ("/api/table/{table}", {"description": ""}, "non-blank"),
+        ("/api/dashboard/{dashboard}", {"parameters": [{"id": "a", "type": "string/=",
+          "values_query_type": "static"}]}, "values_query_type"),
+        ("/api/dashboard/{dashboard}", {"parameters": [{"id": "a", "type": "string/=",
+          "values_source_type": "list"}]}, "values_source_type"),
+        ("/api/dashboard/{dashboard}", {"parameters": [{"id": "a", "type": "string/=",
+          "sectionId": ""}]}, "sectionId"),
+        ("/api/dashboard/{dashboard}", {"dashcards": [], "tabs": [{"id": -1, "name": " "}]},
+         "tab name"),
+        ("/api/dashboard/{dashboard}", {"dashcards": [{"id": -1, "card_id": "{card}", "row": 0,
+          "col": 0, "size_x": 1, "size_y": 1, "card": {}}]}, "unknown dashcard keys"),
+        ("/api/dashboard/{dashboard}", {"dashcards": [{"id": -1, "card_id": "{card}", "row": 0,
+          "col": 0, "size_x": 1, "size_y": 1}], "tabs": [{"id": -1, "name": "A"},
+          {"id": -2, "name": "B"}]}, "every card has a tab"),
+    ],
+)  # fmt: skip
+def test_the_fake_refuses_what_metabase_refuses(path: str, body: dict, reason: str) -> None:
+    with fake_metabase(polls_until_fields=0) as fake:
+        push_with_key(fake)
+        ids = {
+            "field": next(iter(fake.fields)),
+            "table": next(iter(fake.tables)),
+            "dashboard": next(iter(fake.dashboards)),
+            "card": next(iter(fake.cards)),
+        }
+        text_body = json.dumps(body).replace('"{card}"', str(ids["card"]))
+        client = MetabaseClient.with_api_key(fake.url, API_KEY)
+        with pytest.raises(MetabaseError, match="answered 400"):
+            client.put(path.format(**ids), json.loads(text_body))
+    assert reason in fake.errors[-1]
+
+
+# -- units and titles ------------------------------------------------------------------
+
+
+def test_every_shown_column_has_a_title_and_money_its_currency() -> None:
+    for name, card in CARDS.items():
+        settings = card["visualization_settings"]
+        for column in shown_columns(settings):
+            shown = settings["column_settings"][column_key(column)]
+            assert shown["column_title"] != column, (name, column)
+            unit = COLUMNS[column].unit
+            if unit is Unit.MONEY:
+                assert shown["number_style"] == "currency" and shown["currency"] == "EUR"
+            elif unit is Unit.PERCENT:
+                assert shown["suffix"] == "%" and shown["number_style"] == "decimal"
+            elif unit is Unit.COUNT:
+                assert shown["decimals"] == 0
+            elif unit is Unit.DAYS:
+                assert shown["suffix"] == " days"
+        if "graph.metrics" in settings:
+            assert "_" not in settings["graph.x_axis.title_text"] + settings[
+                "graph.y_axis.title_text"
+            ]
+    usd = build_bundles(currency="USD")[0].cards["cards/01-revenue-this-month.json"]
+    assert usd["visualization_settings"]["column_settings"]['["name","revenue"]'][
+        "currency"
+    ] == "USD"
+
+
+def test_export_refuses_a_currency_that_is_no_code(tmp_path: Path) -> None:
+    result = CliRunner().invoke(dashboards, ["export", "--out", str(tmp_path), "--currency", "€"])
+    assert result.exit_code == 2 and "three letters of ISO 4217" in result.output

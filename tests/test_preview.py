@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from soleflip_analytics import view_status
 from soleflip_analytics.cli.dashboards import dashboards
 from soleflip_analytics.dashboards import preview as preview_module
+from soleflip_analytics.dashboards.columns import COLUMNS, Unit
 from soleflip_analytics.dashboards.inventory import INVENTORY_MANAGEMENT
 from soleflip_analytics.dashboards.model import GRID_COLUMNS
 from soleflip_analytics.dashboards.preview import format_value, write_preview
@@ -44,6 +45,9 @@ CARDS_JS = """
     error: card.querySelector(".error")?.textContent ?? null,
     empty: card.querySelector(".empty") !== null,
     scalar: card.querySelector(".scalar")?.textContent ?? null,
+    text: card.textContent,
+    overflows: [...card.querySelectorAll(".table-wrap")].some(
+      (wrap) => wrap.scrollWidth > wrap.clientWidth),
     rows: [...card.querySelectorAll("tbody tr")].map(
       (row) => [...row.cells].map((cell) => cell.textContent)),
     marks: card.querySelectorAll(
@@ -105,11 +109,41 @@ def test_every_card_of_every_dashboard_is_drawn(browser_view: BrowserView) -> No
         assert card["error"] is None, card
         assert not card["empty"], card
         if card["display"] == "scalar":
-            assert re.fullmatch(r"-?\d{1,3}(,\d{3})*(\.\d+)?", card["scalar"]), card
+            number = r"\d{1,3}(,\d{3})*(\.\d+)?"
+            assert re.fullmatch(f"-?(€|)?{number}(%| days)?", card["scalar"]), card
         elif card["display"] == "table":
             assert card["rows"], card
         else:
             assert card["marks"] > 0 and card["svgHeight"] > 50, card
+
+
+SCALAR_FORMS = {
+    Unit.MONEY: r"-?€[\d,]+\.\d\d",
+    Unit.PERCENT: r"-?[\d,]+\.\d%",
+    Unit.DAYS: r"[\d,]+\.\d days",
+    Unit.COUNT: r"[\d,]+",
+}
+
+
+def test_numbers_show_their_units(browser_view: BrowserView) -> None:
+    scalars = {card.name: card for dashboard in DASHBOARDS for card in dashboard.cards}
+    seen = set()
+    for shown in browser_view.cards:
+        if shown["display"] == "scalar":
+            unit = COLUMNS[scalars[shown["name"]].visualization["scalar.field"]].unit
+            assert re.fullmatch(SCALAR_FORMS[unit], shown["scalar"]), shown
+            seen.add(unit)
+    assert seen == set(SCALAR_FORMS)  # a money, a percent, a days and a count scalar
+
+
+def test_no_card_shows_a_raw_column_name_and_tables_fit(browser_view: BrowserView) -> None:
+    for card in browser_view.cards:
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", card["text"]), card["name"]
+        assert not card["overflows"], card["name"]
+    trend = next(card for card in browser_view.cards if card["name"] == "Revenue trend by month")
+    assert "(month to date)" in trend["text"] and "Amount (€)" in trend["text"]
+    platforms = next(card for card in browser_view.cards if card["name"] == "Platforms (all time)")
+    assert "Revenue (€)" in platforms["text"] and "ROI" in platforms["text"]
 
 
 def test_the_page_loads_nothing_else_and_logs_no_error(
@@ -135,9 +169,9 @@ def test_cards_sit_on_the_dashboards_grid(browser_view: BrowserView) -> None:
 
 def test_the_numbers_are_the_shops(browser_view: BrowserView) -> None:
     cards = {card["name"]: card for card in browser_view.cards}
-    assert cards["Revenue this month"]["scalar"] == "530.00"
+    assert cards["Revenue this month"]["scalar"] == "€530.00"
     assert cards["Orders this month"]["scalar"] == "2"
-    assert cards["Platform revenue"]["scalar"] == "1,090.00"
+    assert cards["Platform revenue"]["scalar"] == "€1,090.00"
     top = cards["Top 10 products by revenue"]["rows"]
     assert top[0][:2] == ["Air Jordan 1", "555088-134"]
     assert top[0][-2:] == ["670.00", "101.25"]
@@ -190,8 +224,8 @@ def test_a_card_that_fails_shows_its_error_and_the_others_are_drawn(
     ]
     # An empty shop: numbers are 0 or empty, lists and charts have no results.
     assert all('class="error"' not in body for body in cards.values())
-    assert '<p class="scalar">0.00</p>' in cards["Current stock value"]
-    assert '<p class="empty">No results</p>' in cards["Inventory"]
+    assert '<p class="scalar">€0.00</p>' in cards["Current stock value"]
+    assert '<p class="empty">No results</p>' in cards["Stock by product"]
 
 
 def test_long_results_are_cut_with_a_note(
@@ -199,7 +233,7 @@ def test_long_results_are_cut_with_a_note(
 ) -> None:
     monkeypatch.setattr(preview_module, "TABLE_ROW_LIMIT", 2)
     html = write_preview(shop, tmp_path / "p.html", [INVENTORY_MANAGEMENT]).read_text()
-    inventory = html.split('data-card="Inventory"', 1)[1].split("</article>", 1)[0]
+    inventory = html.split('data-card="Slow-moving items"', 1)[1].split("</article>", 1)[0]
     assert inventory.count("<tr>") == 3  # the header and two rows
     assert "Showing the first 2 rows." in inventory
 

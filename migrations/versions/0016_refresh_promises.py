@@ -40,7 +40,7 @@ NEW_ROUTINES = (
 
 def upgrade() -> None:
     create_function("check_time_zone", version=1)
-    run_schema_file("promises_v1.sql")
+    run_schema_file("promises", 1)
     for name in NEW_ROUTINES:
         create_function(name, version=1)
     update_function("log_refresh", version=2)
@@ -65,5 +65,5 @@ def downgrade() -> None:
     create_function("log_refresh", version=1)
     for name in reversed(NEW_ROUTINES):
         op.execute(f"DROP FUNCTION analytics.{name}")
-    run_schema_file("promises_v1_down.sql")
+    run_schema_file("promises", 1, down=True)
     op.execute("DROP FUNCTION analytics.check_time_zone(text)")

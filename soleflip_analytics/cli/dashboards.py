@@ -10,6 +10,7 @@ import click
 
 from soleflip_analytics.cli.common import Commands, connected, database_url_option
 from soleflip_analytics.dashboards.client import MetabaseClient
+from soleflip_analytics.dashboards.columns import DEFAULT_CURRENCY, CurrencyError, check_currency
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.payloads import METABASE_VERSION
 from soleflip_analytics.dashboards.preview import CardsFailedError, write_preview
@@ -21,6 +22,24 @@ from soleflip_analytics.dashboards.templates import DASHBOARDS
 def dashboards() -> None:
     """Metabase dashboard templates (Executive, Product Analytics, Platform Performance,
     Inventory Management) over the analytics views."""
+
+
+def _currency(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    try:
+        return check_currency(value)
+    except CurrencyError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+currency_option = click.option(
+    "--currency",
+    default=DEFAULT_CURRENCY,
+    show_default=True,
+    envvar="SOLEFLIP_CURRENCY",
+    show_envvar=True,
+    callback=_currency,
+    help="The business currency money is shown in (ISO 4217 code).",
+)
 
 
 @dashboards.command("export")
@@ -36,9 +55,10 @@ def dashboards() -> None:
     type=click.IntRange(min=1),
     help="Metabase id of the database holding the analytics views (else import.sh sets it).",
 )
-def export_command(out: Path, database_id: int | None) -> None:
+@currency_option
+def export_command(out: Path, database_id: int | None, currency: str) -> None:
     """Write each dashboard's REST API payloads (cards, dashboard, placements) as JSON."""
-    written = export(out, database_id)
+    written = export(out, database_id, currency)
     click.echo(
         f"Wrote {len(written)} files for {len(DASHBOARDS)} dashboards to {out} "
         f"(Metabase {METABASE_VERSION} API)."
@@ -70,8 +90,9 @@ def export_command(out: Path, database_id: int | None) -> None:
     type=click.FloatRange(min=0),
     default=120.0,
     show_default=True,
-    help="Seconds to wait for Metabase's schema sync to find the views.",
+    help="Seconds to wait for Metabase's schema sync to find the views and their columns.",
 )
+@currency_option
 def push_command(
     metabase_url: str,
     api_key: str | None,
@@ -80,6 +101,7 @@ def push_command(
     database: str | None,
     collection: str,
     sync_timeout: float,
+    currency: str,
 ) -> None:
     """Create or update the templates' collection, cards and dashboards in a Metabase,
     and the views' descriptions in its data model. Running it again changes nothing."""
@@ -91,16 +113,24 @@ def push_command(
         connect = partial(MetabaseClient.with_api_key, metabase_url, api_key)
     else:
         connect = partial(MetabaseClient.login, metabase_url, username, password)
-    result = push(connect, database, collection, sync_timeout)
+    result = push(connect, database, collection, sync_timeout, currency=currency)
     for action in result.actions:
         click.echo(action)
     described = result.data_model
-    click.echo(
-        f"Data model: wrote {len(described.written)} descriptions, kept "
-        f"{len(described.kept)} already set."
-    )
-    for view in described.missing:
-        click.echo(f"Warning: Metabase has not synced {view} yet; push again later.", err=True)
+    if described.skipped:
+        click.echo(f"Warning: data model left alone: {described.skipped}", err=True)
+    else:
+        click.echo(
+            f"Data model: wrote {len(described.written)} descriptions, kept "
+            f"{len(described.kept)} already set."
+        )
+    if described.missing:
+        click.echo(
+            f"Warning: after {sync_timeout:g} s Metabase had not synced "
+            f"{'; '.join(described.missing)}; their descriptions are not written. Push again "
+            "later, or give --sync-timeout more seconds.",
+            err=True,
+        )
     click.echo(f"{result.changes} changes.")
 
 
@@ -120,14 +150,17 @@ def push_command(
     help="Only this dashboard (repeatable; default: all four).",
 )
 @database_url_option
-def preview_command(out: Path, slugs: tuple[str, ...], database_url: str | None) -> None:
+@currency_option
+def preview_command(
+    out: Path, slugs: tuple[str, ...], database_url: str | None, currency: str
+) -> None:
     """Run every card against the live views (filters at their defaults) and write one
     self-contained HTML page of the dashboards, which opens offline, without Metabase.
     Exits 1 when any card failed (the page is written all the same)."""
     selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
     with connected(database_url) as engine:
         try:
-            written = write_preview(engine, out, selected, strict=True)
+            written = write_preview(engine, out, selected, currency, strict=True)
         except CardsFailedError as error:
             raise click.ClickException(
                 f"{error}. The page was written, drawing each error; check the role's "

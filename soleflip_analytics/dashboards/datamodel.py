@@ -5,12 +5,16 @@ but does not read the column comments of materialized views, so the columns
 arrive without descriptions. After a schema sync, the descriptions from the
 view files are written into the tables and fields that have none; a
 description already set (by the sync or by a person) is never overwritten.
+
+A sync finds a database's tables first and their fields afterwards, so a
+table can be listed while its fields are not, or only some of them: push
+waits until every column of every view has its field.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,18 +28,22 @@ SCHEMA = "analytics"
 class DescribeResult:
     written: list[str] = field(default_factory=list)  # analytics.view or analytics.view.column
     kept: list[str] = field(default_factory=list)  # already had a description
-    missing: list[str] = field(default_factory=list)  # views Metabase has not synced
+    # What Metabase had not synced in time: "analytics.view (all columns)" for a view
+    # without a table, "analytics.view (columns a, b)" for columns without a field.
+    missing: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why the data model was left alone (a refused request)
 
 
 def synced_tables(
     client: MetabaseClient,
     database_id: int,
-    views: set[str],
+    columns: Mapping[str, Collection[str]],
     timeout: float,
     poll_interval: float,
 ) -> dict[str, dict[str, Any]]:
     """Ask Metabase to sync the database's schema, then wait (up to ``timeout`` seconds)
-    until it knows every view; return the tables (with their fields) it knows by then."""
+    until it knows every view of ``columns`` (view -> its columns) and a field for each
+    of its columns; return the tables (with their fields) it knows by then."""
     client.post(f"/api/database/{database_id}/sync_schema")
     deadline = time.monotonic() + timeout
     while True:
@@ -43,11 +51,28 @@ def synced_tables(
         tables = {
             table["name"]: table
             for table in metadata.get("tables", [])
-            if table.get("schema") == SCHEMA and table["name"] in views
+            if table.get("schema") == SCHEMA and table["name"] in columns
         }
-        if len(tables) == len(views) or time.monotonic() >= deadline:
+        if not unsynced(tables, columns) or time.monotonic() >= deadline:
             return tables
         time.sleep(poll_interval)
+
+
+def unsynced(
+    tables: Mapping[str, Mapping[str, Any]], columns: Mapping[str, Collection[str]]
+) -> list[str]:
+    """The views, and columns of views, that have no table or field in ``tables``."""
+    missing = []
+    for view, wanted in columns.items():
+        table = tables.get(view)
+        if table is None:
+            missing.append(f"{SCHEMA}.{view} (all columns)")
+            continue
+        known = {field["name"] for field in table.get("fields") or []}
+        absent = [name for name in wanted if name not in known]
+        if absent:
+            missing.append(f"{SCHEMA}.{view} (columns {', '.join(absent)})")
+    return missing
 
 
 def describe(
@@ -56,11 +81,12 @@ def describe(
     descriptions: Mapping[str, ViewDescription],
 ) -> DescribeResult:
     """Write every missing description (``PUT /api/table/:id``, ``PUT /api/field/:id``)."""
-    result = DescribeResult()
+    result = DescribeResult(
+        missing=unsynced(tables, {view: d.columns for view, d in descriptions.items()})
+    )
     for view, described in descriptions.items():
         table = tables.get(view)
         if table is None:
-            result.missing.append(f"{SCHEMA}.{view}")
             continue
         _fill(
             client,
@@ -70,7 +96,7 @@ def describe(
             f"{SCHEMA}.{view}",
             result,
         )
-        for column in table.get("fields", []):
+        for column in table.get("fields") or []:
             text = described.columns.get(column["name"])
             if text:
                 _fill(
@@ -92,6 +118,8 @@ def _fill(
     label: str,
     result: DescribeResult,
 ) -> None:
+    if not description.strip():
+        return  # Metabase takes no blank description
     if (current.get("description") or "").strip():
         result.kept.append(label)
     else:

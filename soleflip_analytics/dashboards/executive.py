@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from soleflip_analytics.dashboards.filters import DATE_RANGE, in_period, period, whole_months
 from soleflip_analytics.dashboards.model import Card, Dashboard, Place
-from soleflip_analytics.dashboards.visualization import (
-    chart,
-    scalar,
-    table,
-    with_decimals,
-    world_map,
-)
+from soleflip_analytics.dashboards.visualization import chart, scalar, table, world_map
 
 _THIS_MONTH = (
-    " in the current business month; with Start date or End date set, over that period "
-    "instead (End date alone: its month)."
+    " in the current business month, up to today (month to date); with Start date or End "
+    "date set, over that period instead (End date alone: its month)."
 )
 
 
-def _month_kpi(
-    name: str, description: str, column: str, expression: str, col: int, decimals: int = 2
-) -> Card:
+def _month_kpi(name: str, description: str, column: str, expression: str, col: int) -> Card:
     return Card(
         name=name,
         description=description + _THIS_MONTH,
@@ -30,7 +22,7 @@ SELECT {expression} AS {column}
 FROM analytics.metabase_executive_metrics e
 CROSS JOIN period p
 WHERE e.sale_date BETWEEN p.first_day AND p.last_day""",
-        visualization=with_decimals(scalar(column), decimals, column),
+        visualization=scalar(column),
         place=Place(col=col, row=0, width=6, height=3),
         filters=DATE_RANGE,
     )
@@ -68,19 +60,21 @@ ORDERS_THIS_MONTH = _month_kpi(
     "orders",
     "coalesce(sum(e.total_orders), 0)",
     col=18,
-    decimals=0,
 )
 
 REVENUE_TREND = Card(
     name="Revenue trend by month",
     description=(
         "Revenue and profit per business month, months without sales shown as 0. By default "
-        "the last 12 months up to this one; Start date and End date choose another period."
+        "the last 12 months up to this one; Start date and End date choose another period. "
+        "A month the period covers only in part is marked: the current one \"month to date\", "
+        "one cut by Start date or End date \"partial\"."
     ),
     display="line",
     sql=f"""WITH {period(12)},
 months AS (
-    SELECT month::date AS sale_month
+    SELECT month::date AS sale_month,
+           (month + interval '1 month')::date - 1 AS month_end
     FROM period p,
          generate_series(
              date_trunc('month', CAST(greatest(p.first_day,
@@ -98,12 +92,17 @@ totals AS (
     GROUP BY e.sale_month
 )
 SELECT m.sale_month,
+       to_char(m.sale_month, 'Mon YYYY')
+       || CASE WHEN m.month_end >= p.today AND p.last_day >= p.today THEN ' (month to date)'
+               WHEN m.month_end > p.last_day OR m.sale_month < p.first_day THEN ' (partial)'
+               ELSE '' END AS month,
        coalesce(t.revenue, 0) AS revenue,
        coalesce(t.profit, 0) AS profit
 FROM months m
+CROSS JOIN period p
 LEFT JOIN totals t ON t.sale_month = m.sale_month
 ORDER BY m.sale_month""",
-    visualization=chart("sale_month", "revenue", "profit"),
+    visualization=chart("month", "revenue", "profit"),
     place=Place(col=0, row=3, width=16, height=6),
     filters=DATE_RANGE,
 )
@@ -151,12 +150,7 @@ WHERE {in_period("i")}
 GROUP BY i.product_id, i.product_name, i.sku, i.brand_name
 ORDER BY revenue DESC, i.product_name
 LIMIT 10""",
-    visualization=with_decimals(
-        table("product_name", "sku", "brand_name", "units_sold", "revenue", "profit"),
-        2,
-        "revenue",
-        "profit",
-    ),
+    visualization=table("product_name", "sku", "brand_name", "units_sold", "revenue", "profit"),
     place=Place(col=0, row=9, width=12, height=8),
     filters=DATE_RANGE,
 )

@@ -2,7 +2,7 @@
 
 Layout of the output directory::
 
-    manifest.json                 Metabase version targeted, database id, every file in order
+    manifest.json                 Metabase version targeted, database id, currency, every file
     import.sh                     creates the cards, dashboards and placements with curl and jq
     <dashboard>/cards/NN-*.json   POST /api/card, one per card
     <dashboard>/dashboard.json    POST /api/dashboard
@@ -17,24 +17,29 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from soleflip_analytics.dashboards.columns import DEFAULT_CURRENCY
 from soleflip_analytics.dashboards.payloads import METABASE_VERSION, build_bundles
 from soleflip_analytics.dashboards.validate import validate
 
 IMPORT_SCRIPT = Path(__file__).resolve().parent / "import.sh"
 
 
-def export(out: Path, database_id: int | None = None) -> list[Path]:
-    """Write every template's payloads under ``out``; return the files written.
+def export(
+    out: Path, database_id: int | None = None, currency: str = DEFAULT_CURRENCY
+) -> list[Path]:
+    """Write every template's payloads, money in ``currency``, under ``out``; return the
+    files written.
 
     Without ``database_id`` the cards' ``dataset_query.database`` is null, and
     import.sh fills it in.
     """
-    bundles = build_bundles(database_id)
+    bundles = build_bundles(database_id, currency=currency)
     validate(bundles)
     written: list[Path] = []
     manifest: dict[str, Any] = {
         "metabase_version": METABASE_VERSION,
         "database_id": database_id,
+        "currency": currency,
         "dashboards": [],
     }
     for bundle in bundles:

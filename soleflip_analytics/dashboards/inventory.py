@@ -3,8 +3,9 @@
 Stock figures come from metabase_inventory_status (one row per stock item,
 refreshed hourly); "in stock" means an item without a completed order. The cards
 read two views refreshed right after it: the figures add up unsold_stock_summary
-(the items in stock per age band, supplier and category), the item lists read
-unsold_stock_items (the items in stock) in the order of its indexes. Supplier
+(the items in stock per age band, supplier and category), the slow-moving list
+reads unsold_stock_items (the items in stock) in the order of its indexes, and
+Stock by product adds up the same view per product. Supplier
 matches a supplier's business name.
 """
 
@@ -12,13 +13,7 @@ from __future__ import annotations
 
 from soleflip_analytics.dashboards.filters import STOCK_CATEGORY, SUPPLIER, equals
 from soleflip_analytics.dashboards.model import Card, Dashboard, Filter, Place
-from soleflip_analytics.dashboards.visualization import (
-    chart,
-    pie,
-    scalar,
-    table,
-    with_decimals,
-)
+from soleflip_analytics.dashboards.visualization import chart, pie, scalar, table, top_slices
 
 _AGE_ORDER = (
     "array_position(ARRAY['Fast Moving', 'Normal', 'Slow Moving', 'Dead Stock', 'Unknown'],"
@@ -51,14 +46,13 @@ def _kpi(
     where: str,
     filters: tuple[Filter, ...],
     col: int,
-    decimals: int,
 ) -> Card:
     return Card(
         name=name,
         description=description,
         display="scalar",
         sql=f"SELECT {expression} AS {column}\n{where}",
-        visualization=with_decimals(scalar(column), decimals, column),
+        visualization=scalar(column),
         place=Place(col=col, row=0, width=8, height=3),
         filters=filters,
     )
@@ -73,7 +67,6 @@ CURRENT_STOCK_VALUE = _kpi(
     f"{_STOCK_SUMMARY}\n{_BY_CATEGORY_AND_SUPPLIER}",
     (STOCK_CATEGORY, SUPPLIER),
     col=0,
-    decimals=2,
 )
 
 DEAD_STOCK_COUNT = _kpi(
@@ -84,7 +77,6 @@ DEAD_STOCK_COUNT = _kpi(
     f"{_STOCK_SUMMARY}\n  AND i.stock_category = 'Dead Stock'\n{_BY_SUPPLIER}",
     (SUPPLIER,),
     col=8,
-    decimals=0,
 )
 
 AVERAGE_DAYS_IN_STOCK = _kpi(
@@ -97,7 +89,6 @@ AVERAGE_DAYS_IN_STOCK = _kpi(
     f"{_STOCK_SUMMARY}\n{_BY_CATEGORY_AND_SUPPLIER}",
     (STOCK_CATEGORY, SUPPLIER),
     col=16,
-    decimals=1,
 )
 
 AGING_DISTRIBUTION = Card(
@@ -120,17 +111,24 @@ ORDER BY {_AGE_ORDER}""",
     filters=(SUPPLIER,),
 )
 
+_CATEGORY_SLICES = top_slices(
+    "categories", "category_name", "stock_value", "items", "stock_value", counts="items"
+)
+
 STOCK_BY_CATEGORY = Card(
     name="Stock by category",
-    description="Value of the items in stock per product category." + _BOTH_NOTE,
+    description="Value of the items in stock per product category; beyond the eight largest, "
+    "the rest as Other." + _BOTH_NOTE,
     display="pie",
-    sql=f"""SELECT coalesce(i.category_name, 'No category') AS category_name,
-       sum(i.items)::bigint AS items,
-       coalesce(sum(i.stock_value), 0) AS stock_value
-{_STOCK_SUMMARY}
-{_BY_CATEGORY_AND_SUPPLIER}
-GROUP BY 1
-ORDER BY stock_value DESC, category_name""",
+    sql=f"""WITH categories AS (
+    SELECT coalesce(i.category_name, 'No category') AS category_name,
+           sum(i.items)::bigint AS items,
+           coalesce(sum(i.stock_value), 0) AS stock_value
+    {_STOCK_SUMMARY}
+    {_BY_CATEGORY_AND_SUPPLIER}
+    GROUP BY 1
+),
+{_CATEGORY_SLICES}""",
     visualization=pie("category_name", "stock_value"),
     place=Place(col=12, row=3, width=12, height=6),
     filters=(STOCK_CATEGORY, SUPPLIER),
@@ -165,23 +163,34 @@ WHERE i.stock_category IN ('Slow Moving', 'Dead Stock')
     filters=(SUPPLIER,),
 )
 
-INVENTORY = Card(
-    name="Inventory",
+STOCK_BY_PRODUCT = Card(
+    name="Stock by product",
     description=(
-        "Every item in stock with its condition, stock status and what it cost, oldest first"
-        + _FIRST_2000
-        + _BOTH_NOTE
+        "What is in stock per product: items, their purchase value (VAT included) and how "
+        "long they have waited, the largest value first." + _BOTH_NOTE
     ),
     display="table",
-    sql=f"""{_ITEM_SELECT},
-       i.category_name,
-       i.condition,
-       i.inventory_status
+    sql=f"""SELECT i.product_name,
+       i.sku,
+       i.brand_name,
+       count(*) AS items,
+       coalesce(sum(i.gross_purchase_price), 0) AS stock_value,
+       round(avg(i.days_in_stock), 1) AS avg_days_in_stock,
+       max(i.days_in_stock) AS oldest_days_in_stock
 {_UNSOLD_ITEMS}
 WHERE TRUE
 {_BY_CATEGORY_AND_SUPPLIER}
-{_OLDEST_FIRST}""",
-    visualization=table(*_ITEM_COLUMNS, "category_name", "condition", "inventory_status"),
+GROUP BY i.product_name, i.sku, i.brand_name
+ORDER BY stock_value DESC, i.product_name, i.sku""",
+    visualization=table(
+        "product_name",
+        "sku",
+        "brand_name",
+        "items",
+        "stock_value",
+        "avg_days_in_stock",
+        "oldest_days_in_stock",
+    ),
     place=Place(col=0, row=16, width=24, height=8),
     filters=(STOCK_CATEGORY, SUPPLIER),
 )
@@ -196,7 +205,6 @@ SUPPLIER_PERFORMANCE = Card(
     display="table",
     sql=f"""SELECT s.supplier_name,
        s.country,
-       s.rating,
        s.total_purchases,
        s.units_sold,
        s.sell_through_rate,
@@ -214,7 +222,6 @@ ORDER BY s.total_revenue_generated DESC, s.supplier_name""",
     visualization=table(
         "supplier_name",
         "country",
-        "rating",
         "total_purchases",
         "units_sold",
         "sell_through_rate",
@@ -234,9 +241,9 @@ INVENTORY_MANAGEMENT = Dashboard(
     slug="inventory-management",
     name="Inventory Management",
     description=(
-        "Unsold stock: its value, its age, the slow movers, and how each supplier's items "
-        "sell. Stock category picks one age band; Supplier narrows to one supplier, typed as "
-        "its business name (case does not matter)."
+        "Unsold stock: its value, its age, the slow movers, what is held per product, and "
+        "how each supplier's items sell. Stock category picks one age band; Supplier narrows "
+        "to one supplier, typed as its business name (case does not matter)."
     ),
     filters=(STOCK_CATEGORY, SUPPLIER),
     cards=(
@@ -246,7 +253,7 @@ INVENTORY_MANAGEMENT = Dashboard(
         AGING_DISTRIBUTION,
         STOCK_BY_CATEGORY,
         SLOW_MOVING_ITEMS,
-        INVENTORY,
+        STOCK_BY_PRODUCT,
         SUPPLIER_PERFORMANCE,
     ),
 )

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from soleflip_analytics.dashboards.columns import DEFAULT_CURRENCY, with_units
 from soleflip_analytics.dashboards.model import Card, Dashboard, Filter
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 
@@ -76,14 +77,20 @@ def template_tags(card: Card) -> dict[str, dict[str, Any]]:
     }
 
 
-def card_payload(card: Card, database_id: int | None, collection_id: int | None) -> dict[str, Any]:
-    """The body of ``POST /api/card`` (and ``PUT /api/card/:id``) for a card."""
+def card_payload(
+    card: Card,
+    database_id: int | None,
+    collection_id: int | None,
+    currency: str = DEFAULT_CURRENCY,
+) -> dict[str, Any]:
+    """The body of ``POST /api/card`` (and ``PUT /api/card/:id``) for a card; money in
+    ``currency``."""
     return {
         "name": card.name,
         "description": card.description,
         "type": "question",
         "display": card.display,
-        "visualization_settings": dict(card.visualization),
+        "visualization_settings": with_units(card.visualization, currency),
         "dataset_query": {
             "type": "native",
             "native": {"query": card.sql, "template-tags": template_tags(card)},
@@ -148,13 +155,16 @@ def _dashcard(dashcard_id: int, card_file: str, card: Card) -> dict[str, Any]:
 
 
 def bundle(
-    dashboard: Dashboard, database_id: int | None = None, collection_id: int | None = None
+    dashboard: Dashboard,
+    database_id: int | None = None,
+    collection_id: int | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> Bundle:
     cards: dict[str, dict[str, Any]] = {}
     dashcards = []
     for number, card in enumerate(dashboard.cards, start=1):
         card_file = f"cards/{number:02d}-{_slugify(card.name)}.json"
-        cards[card_file] = card_payload(card, database_id, collection_id)
+        cards[card_file] = card_payload(card, database_id, collection_id, currency)
         dashcards.append(_dashcard(-number, card_file, card))
     return Bundle(
         directory=dashboard.slug,
@@ -164,9 +174,14 @@ def bundle(
     )
 
 
-def build_bundles(database_id: int | None = None, collection_id: int | None = None) -> list[Bundle]:
-    """Every template's payloads; ids left ``None`` are filled in at import."""
-    return [bundle(dashboard, database_id, collection_id) for dashboard in DASHBOARDS]
+def build_bundles(
+    database_id: int | None = None,
+    collection_id: int | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> list[Bundle]:
+    """Every template's payloads, money in ``currency``; ids left ``None`` are filled in
+    at import."""
+    return [bundle(dashboard, database_id, collection_id, currency) for dashboard in DASHBOARDS]
 
 
 def with_card_ids(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from soleflip_analytics.dashboards.filters import DATE_RANGE, PLATFORM, equals_any, within_dates
 from soleflip_analytics.dashboards.model import Card, Dashboard, Place
-from soleflip_analytics.dashboards.visualization import chart, scalar, table, with_decimals
+from soleflip_analytics.dashboards.visualization import chart, scalar, table
 
 _DAILY_SALES = f"""FROM analytics.metabase_executive_metrics e
 WHERE TRUE
@@ -24,15 +24,13 @@ _PERIOD_NOTE = " All time unless Start date / End date are set; Platform narrows
 _ALL_TIME_NOTE = " Since the first sale; Platform narrows to one platform, the dates do not apply."
 
 
-def _kpi(
-    name: str, description: str, column: str, expression: str, col: int, decimals: int = 2
-) -> Card:
+def _kpi(name: str, description: str, column: str, expression: str, col: int) -> Card:
     return Card(
         name=name,
         description=description + _PERIOD_NOTE,
         display="scalar",
         sql=f"SELECT {expression} AS {column}\n{_DAILY_SALES}",
-        visualization=with_decimals(scalar(column), decimals, column),
+        visualization=scalar(column),
         place=Place(col=col, row=0, width=6, height=3),
         filters=(*DATE_RANGE, PLATFORM),
     )
@@ -44,7 +42,6 @@ PLATFORM_ORDERS = _kpi(
     "orders",
     "coalesce(sum(e.total_orders), 0)",
     col=0,
-    decimals=0,
 )
 
 PLATFORM_REVENUE = _kpi(
@@ -74,7 +71,7 @@ AVERAGE_PAYOUT_DAYS = Card(
              / nullif(sum(pp.payouts_received) FILTER (WHERE pp.avg_payout_days IS NOT NULL), 0),
              1) AS avg_payout_days
 {_ALL_PLATFORMS}""",
-    visualization=with_decimals(scalar("avg_payout_days"), 1, "avg_payout_days"),
+    visualization=scalar("avg_payout_days"),
     place=Place(col=18, row=0, width=6, height=3),
     filters=(PLATFORM,),
 )
@@ -114,8 +111,8 @@ ORDER BY fee_pct DESC NULLS LAST, e.platform_name""",
 PLATFORMS = Card(
     name="Platforms (all time)",
     description=(
-        "Each platform's orders, revenue, fees (avg_fee_pct averages each order's fee "
-        "percentage), margin, ROI and payouts." + _ALL_TIME_NOTE
+        "Each platform's orders, revenue, fees (the average fee averages each order's fee "
+        "percentage), margin, ROI and payout time." + _ALL_TIME_NOTE
     ),
     display="table",
     sql=f"""SELECT pp.platform_name,
@@ -127,10 +124,7 @@ PLATFORMS = Card(
        pp.total_profit,
        pp.avg_profit_margin,
        round(pp.avg_roi, 2) AS avg_roi,
-       pp.payouts_received,
-       round(pp.avg_payout_days, 1) AS avg_payout_days,
-       pp.active_months,
-       pp.last_sale
+       round(pp.avg_payout_days, 1) AS avg_payout_days
 {_ALL_PLATFORMS}
 ORDER BY pp.total_revenue DESC, pp.platform_name""",
     visualization=table(
@@ -143,10 +137,7 @@ ORDER BY pp.total_revenue DESC, pp.platform_name""",
         "total_profit",
         "avg_profit_margin",
         "avg_roi",
-        "payouts_received",
         "avg_payout_days",
-        "active_months",
-        "last_sale",
     ),
     place=Place(col=0, row=9, width=24, height=6),
     filters=(PLATFORM,),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -28,11 +28,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.dashboards.charts import CHART_DISPLAYS, figure
+from soleflip_analytics.dashboards.columns import (
+    DEFAULT_CURRENCY,
+    column_key,
+    currency_symbol,
+    title_with_unit,
+    with_units,
+)
 from soleflip_analytics.dashboards.model import GRID_COLUMNS, Card, Dashboard
 from soleflip_analytics.dashboards.payloads import template_tags
 from soleflip_analytics.dashboards.sql_template import render
 from soleflip_analytics.dashboards.templates import DASHBOARDS
-from soleflip_analytics.dashboards.visualization import column_decimals
 from soleflip_analytics.db import Bind, connect
 from soleflip_analytics.status import view_status
 
@@ -67,17 +73,23 @@ class CardsFailedError(RuntimeError):
 
 
 def write_preview(
-    bind: Bind, out_path: Path | str, dashboards: Sequence[Dashboard] | None = None,
-    *, strict: bool = False,
+    bind: Bind,
+    out_path: Path | str,
+    dashboards: Sequence[Dashboard] | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    *,
+    strict: bool = False,
 ) -> Path:
-    """Write the preview of ``dashboards`` (default: all four) to ``out_path``; return its path.
+    """Write the preview of ``dashboards`` (default: all four) to ``out_path``, money in
+    ``currency``; return its path.
 
     ``bind`` is an Engine, a Connection without an open transaction, or a database URL.
     ``strict``: raise CardsFailedError, once the page is written, when any card failed.
     """
     out_path = Path(out_path)
     failures: list[str] = []
-    html = render_preview(bind, DASHBOARDS if dashboards is None else dashboards, failures)
+    html = render_preview(bind, DASHBOARDS if dashboards is None else dashboards, currency,
+                          failures)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
     if strict and failures:
@@ -85,8 +97,10 @@ def write_preview(
     return out_path
 
 
-def render_preview(bind: Bind, dashboards: Sequence[Dashboard],
-                   failures: list[str] | None = None) -> str:
+def render_preview(
+    bind: Bind, dashboards: Sequence[Dashboard], currency: str = DEFAULT_CURRENCY,
+    failures: list[str] | None = None,
+) -> str:
     """The preview page of ``dashboards``, as HTML text; each failing card is logged and
     added to ``failures``."""
     with connect(bind) as connection:
@@ -115,7 +129,7 @@ def render_preview(bind: Bind, dashboards: Sequence[Dashboard],
                     for card in dashboard.cards
                     for view in views_read(card, refreshed)
                 },
-                "cards": [_card_view(result) for result in results[dashboard.slug]],
+                "cards": [_card_view(result, currency) for result in results[dashboard.slug]],
             }
             for dashboard in dashboards
         ],
@@ -153,47 +167,77 @@ def run_card(connection: Connection, card: Card) -> CardResult:
     return CardResult(card, columns, rows[:TABLE_ROW_LIMIT], more_rows=len(rows) > TABLE_ROW_LIMIT)
 
 
-def format_value(value: object, decimals: int | None = None) -> str:
-    """A result value as Metabase shows it: thousands separated, at most 2 decimals
-    unless the card fixes ``decimals``; dates in ISO form; NULL as nothing."""
+def format_value(
+    value: object, settings: Mapping[str, Any] | None = None, in_table: bool = False
+) -> str:
+    """A result value as Metabase shows it with a column's ``settings`` (its
+    ``column_settings`` entry): thousands separated, the decimals, currency symbol
+    (in a table's header instead, ``currency_in_header``), prefix and suffix set
+    there (without decimals set, at most 2); dates as "Jan 7, 2026"; NULL as nothing.
+    Without settings, times are shown in UTC."""
+    settings = settings or {}
     if value is None:
         return ""
     if isinstance(value, int | float | Decimal):
-        if decimals is not None:
-            return f"{value:,.{decimals}f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, datetime):
+        return _format_number(value, settings, in_table)
+    if isinstance(value, datetime) and "date_style" not in settings:
         return _format_timestamp(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return f"{value:%b} {value.day}, {value.year}"
     return str(value)
+
+
+def _format_number(
+    value: int | float | Decimal, settings: Mapping[str, Any], in_table: bool
+) -> str:
+    decimals = settings.get("decimals")
+    if decimals is not None:
+        text = f"{abs(value):,.{decimals}f}"
+    elif isinstance(value, int):
+        text = f"{abs(value):,}"
+    else:
+        text = f"{abs(value):,.2f}".rstrip("0").rstrip(".")
+    sign = "-" if value < 0 else ""
+    symbol = ""
+    if settings.get("number_style") == "currency" and not (
+        in_table and settings.get("currency_in_header", True)
+    ):
+        symbol = currency_symbol(settings["currency"])
+    return f"{sign}{settings.get('prefix', '')}{symbol}{text}{settings.get('suffix', '')}"
 
 
 def _format_timestamp(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _card_view(result: CardResult) -> dict[str, Any]:
+def _card_view(result: CardResult, currency: str) -> dict[str, Any]:
     """What the page template needs to draw one card."""
     card = result.card
-    settings = card.visualization
+    settings = with_units(card.visualization, currency)
     view: dict[str, Any] = {"card": card, "result": result, "kind": card.display}
     if result.error or not result.rows:
         return view
+
+    def column_settings(column: str) -> Mapping[str, Any]:
+        return settings["column_settings"].get(column_key(column), {})
+
     if card.display == "scalar":
         column = settings["scalar.field"]
         value = result.rows[0][result.columns.index(column)]
-        view["scalar"] = format_value(value, column_decimals(settings, column)) or "–"
+        view["scalar"] = format_value(value, column_settings(column)) or "–"
     elif card.display == "table":
         shown = [column["name"] for column in settings["table.columns"] if column["enabled"]]
         indexes = [result.columns.index(column) for column in shown]
-        view["header"] = shown
+        view["header"] = [
+            (title_with_unit(column, currency), _is_number_column(result, index))
+            for column, index in zip(shown, indexes, strict=True)
+        ]
         view["body"] = [
             [
-                (format_value(row[i], column_decimals(settings, result.columns[i])),
-                 isinstance(row[i], int | float | Decimal))
+                (
+                    format_value(row[i], column_settings(result.columns[i]), in_table=True),
+                    _is_number_column(result, i),
+                )
                 for i in indexes
             ]
             for row in result.rows
@@ -203,3 +247,8 @@ def _card_view(result: CardResult) -> dict[str, Any]:
     else:
         raise ValueError(f"{card.name}: cannot draw a {card.display!r} card")
     return view
+
+
+def _is_number_column(result: CardResult, index: int) -> bool:
+    """Whether the column holds numbers (right-aligned, as Metabase aligns them)."""
+    return any(isinstance(row[index], int | float | Decimal) for row in result.rows)

@@ -20,7 +20,7 @@ from soleflip_analytics.dashboards.filters import (
     whole_months,
 )
 from soleflip_analytics.dashboards.model import Card, Dashboard, Place
-from soleflip_analytics.dashboards.visualization import chart, pie, table
+from soleflip_analytics.dashboards.visualization import chart, pie, table, top_slices
 
 _SPAN = f"WITH {all_time_period()},\n{whole_months()}"
 
@@ -69,29 +69,33 @@ BEST_SELLERS_BY_UNITS = _best_sellers(
 BRAND_MARKET_SHARE = Card(
     name="Brand market share (all time)",
     description=(
-        "Each brand's share of the revenue of all brands, since the first sale "
-        "(market_share_pct of the brand view). Not affected by the filters."
+        "Each brand's share of the revenue of all brands, since the first sale (the market "
+        "share of the brand view); beyond the eight largest, the rest as Other. Not affected "
+        "by the filters."
     ),
     display="pie",
-    sql="""SELECT b.brand_name,
-       b.total_revenue,
-       b.market_share_pct
-FROM analytics.metabase_brand_analytics b
-ORDER BY b.total_revenue DESC, b.brand_name""",
+    sql=f"""WITH brands AS (
+    SELECT b.brand_name, b.total_revenue, b.market_share_pct
+    FROM analytics.metabase_brand_analytics b
+),
+{top_slices("brands", "brand_name", "total_revenue", "total_revenue", "market_share_pct")}""",
     visualization=pie("brand_name", "total_revenue"),
     place=Place(col=0, row=7, width=8, height=7),
 )
 
 CATEGORY_DISTRIBUTION = Card(
     name="Category distribution",
-    description="Units sold per product category." + _SOLD_ITEMS_NOTE,
+    description="Units sold per product category; beyond the eight largest, the rest as Other."
+    + _SOLD_ITEMS_NOTE,
     display="pie",
-    sql=f"""{_SPAN}
-SELECT coalesce(i.category_name, 'No category') AS category_name,
-       sum(i.units_sold) AS units_sold
-{_SOLD_ITEMS}
-GROUP BY 1
-ORDER BY units_sold DESC, category_name""",
+    sql=f"""{_SPAN},
+categories AS (
+    SELECT coalesce(i.category_name, 'No category') AS category_name,
+           sum(i.units_sold) AS units_sold
+    {_SOLD_ITEMS}
+    GROUP BY 1
+),
+{top_slices("categories", "category_name", "units_sold", "units_sold")}""",
     visualization=pie("category_name", "units_sold"),
     place=Place(col=8, row=7, width=8, height=7),
     filters=(*DATE_RANGE, BRAND),
@@ -157,22 +161,18 @@ ORDER BY sell_through_pct DESC, brand_name""",
 PRODUCTS = Card(
     name="Products (all time)",
     description=(
-        "Every product with a completed order: units, revenue, price spread, profit and ROI "
+        "Every product with a completed order: units, revenue, average price, profit and ROI "
         "since its first sale. Brand narrows to one brand; the date filters do not apply."
     ),
     display="table",
     sql=f"""SELECT pp.product_name,
        pp.product_sku,
        pp.brand_name,
-       pp.category_name,
        pp.units_sold,
        pp.total_revenue,
        round(pp.avg_sale_price, 2) AS avg_sale_price,
-       pp.min_sale_price,
-       pp.max_sale_price,
        pp.total_profit,
        round(pp.avg_roi, 2) AS avg_roi,
-       pp.supplier_count,
        pp.last_sale_date
 FROM analytics.metabase_product_performance pp
 WHERE TRUE
@@ -182,15 +182,11 @@ ORDER BY pp.total_revenue DESC, pp.product_name""",
         "product_name",
         "product_sku",
         "brand_name",
-        "category_name",
         "units_sold",
         "total_revenue",
         "avg_sale_price",
-        "min_sale_price",
-        "max_sale_price",
         "total_profit",
         "avg_roi",
-        "supplier_count",
         "last_sale_date",
     ),
     place=Place(col=0, row=20, width=24, height=9),

@@ -6,6 +6,17 @@ create or update each card, then each dashboard with its cards' places and
 filter wiring. Cards and dashboards are matched by name within the collection;
 one whose stored state already matches the template is left alone, so a second
 push sends no change at all.
+
+Tabs: ``PUT /api/dashboard/:id`` with ``dashcards`` replaces the dashboard's
+tabs with the ``tabs`` sent (none sent: every tab and the cards on it are
+deleted), so push sends back the tabs the dashboard has. The template's cards
+live on one tab (the one holding them, else the first); the other tabs and
+their cards are kept as they are. A dashboard without tabs holds only the
+template's cards.
+
+Credentials without data model rights get 403 from the schema sync: push then
+leaves the data model alone (``DescribeResult.skipped`` says why) and goes on
+with the cards and dashboards.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
+from soleflip_analytics.dashboards.columns import DEFAULT_CURRENCY
 from soleflip_analytics.dashboards.datamodel import DescribeResult, describe, synced_tables
 from soleflip_analytics.dashboards.descriptions import view_descriptions
 from soleflip_analytics.dashboards.payloads import Bundle, build_bundles, with_card_ids
@@ -26,7 +38,12 @@ COLLECTION_DESCRIPTION = (
     "and pushed with `soleflip-analytics dashboards push`. Edits made here to its cards and "
     "dashboards are replaced at the next push; copy a dashboard to customise it."
 )
-_LAYOUT_KEYS = ("id", "row", "col", "size_x", "size_y", "parameter_mappings")
+_LAYOUT_KEYS = ("id", "row", "col", "size_x", "size_y", "parameter_mappings", "dashboard_tab_id")
+# The keys of a dashcard in PUT /api/dashboard/:id (Metabase refuses others).
+_DASHCARD_KEYS = (
+    "id", "card_id", "action_id", "dashboard_tab_id", "row", "col", "size_x", "size_y",
+    "parameter_mappings", "visualization_settings", "inline_parameters",
+)  # fmt: skip
 
 
 @dataclass
@@ -42,19 +59,19 @@ def push(
     collection: str = COLLECTION_NAME,
     sync_timeout: float = 120.0,
     poll_interval: float = 2.0,
+    currency: str = DEFAULT_CURRENCY,
 ) -> PushResult:
     """Validate the templates, then ``connect`` and bring Metabase in line with them.
 
     ``database`` is the name of the Metabase database holding the analytics
     views; without it, the only PostgreSQL database that is not a sample.
+    Money is shown in ``currency``.
     """
-    validate(build_bundles())
+    validate(build_bundles(currency=currency))
     client = connect()
     result = PushResult()
     database_id = find_database(client, database)
-    views = view_descriptions()
-    tables = synced_tables(client, database_id, set(views), sync_timeout, poll_interval)
-    result.data_model = describe(client, tables, views)
+    result.data_model = _describe_views(client, database_id, sync_timeout, poll_interval)
     result.changes += len(result.data_model.written)
 
     collection_id, created = ensure_collection(client, collection)
@@ -63,7 +80,7 @@ def push(
     )
     result.changes += created
     existing = collection_items(client, collection_id)
-    bundles = build_bundles(database_id, collection_id)
+    bundles = build_bundles(database_id, collection_id, currency)
     card_ids: dict[str, dict[str, int]] = {}
     for bundle in bundles:
         card_ids[bundle.directory] = {
@@ -76,6 +93,20 @@ def push(
         existing_id = existing.get(("dashboard", bundle.dashboard["name"]))
         _upsert_dashboard(client, bundle, card_ids[bundle.directory], existing_id, result)
     return result
+
+
+def _describe_views(
+    client: MetabaseClient, database_id: int, sync_timeout: float, poll_interval: float
+) -> DescribeResult:
+    views = view_descriptions()
+    columns = {view: list(described.columns) for view, described in views.items()}
+    try:
+        tables = synced_tables(client, database_id, columns, sync_timeout, poll_interval)
+        return describe(client, tables, views)
+    except MetabaseError as error:
+        if error.status != 403:
+            raise
+        return DescribeResult(skipped=str(error))
 
 
 def find_database(client: MetabaseClient, name: str | None) -> int:
@@ -150,14 +181,54 @@ def _upsert_dashboard(
     else:
         current, state = client.get(f"/api/dashboard/{dashboard_id}"), "unchanged"
     placed = current.get("dashcards") or []
+    tabs = sorted(current.get("tabs") or [], key=lambda tab: tab.get("position", 0))
+    ours = set(card_ids.values())
+    tab_id = _template_tab(tabs, placed, ours)
     dashcards = with_card_ids(
-        bundle.dashcards, card_ids, {dashcard["card_id"]: dashcard["id"] for dashcard in placed}
+        bundle.dashcards,
+        card_ids,
+        {dashcard["card_id"]: dashcard["id"] for dashcard in placed if dashcard["card_id"] in ours},
     )
-    layout = [{key: dashcard[key] for key in _LAYOUT_KEYS} for dashcard in dashcards]
-    if not (covers(current, payload) and _same_cards(placed, layout)):
-        client.put(f"/api/dashboard/{dashboard_id}", {**payload, "dashcards": dashcards})
+    if tab_id is not None:
+        dashcards = [{**dashcard, "dashboard_tab_id": tab_id} for dashcard in dashcards]
+    on_template_tab = [
+        dashcard
+        for dashcard in placed
+        if dashcard["card_id"] in ours or dashcard.get("dashboard_tab_id") == tab_id
+    ]
+    kept = [_as_sent(dashcard) for dashcard in placed if dashcard not in on_template_tab]
+    layout = [{key: dashcard.get(key) for key in _LAYOUT_KEYS} for dashcard in dashcards]
+    if not (covers(current, payload) and _same_cards(on_template_tab, layout)):
+        client.put(
+            f"/api/dashboard/{dashboard_id}",
+            {
+                **payload,
+                "dashcards": dashcards + kept,
+                "tabs": [{"id": tab["id"], "name": tab["name"]} for tab in tabs],
+            },
+        )
         state = "updated" if state == "unchanged" else state
     _record(result, state, "dashboard", payload["name"], dashboard_id)
+
+
+def _template_tab(
+    tabs: list[dict[str, Any]], placed: list[dict[str, Any]], ours: set[int]
+) -> int | None:
+    """The tab the template's cards are on: the one holding the first of them, else the
+    first tab; None on a dashboard without tabs."""
+    if not tabs:
+        return None
+    for dashcard in placed:
+        if dashcard["card_id"] in ours and dashcard.get("dashboard_tab_id") is not None:
+            return int(dashcard["dashboard_tab_id"])
+    return int(tabs[0]["id"])
+
+
+def _as_sent(dashcard: Mapping[str, Any]) -> dict[str, Any]:
+    """A dashcard as Metabase answered it, in the shape PUT /api/dashboard/:id takes."""
+    sent = {key: dashcard[key] for key in _DASHCARD_KEYS if key in dashcard}
+    sent["series"] = [{"id": card["id"]} for card in dashcard.get("series") or []]
+    return sent
 
 
 def _same_cards(placed: list[dict[str, Any]], layout: list[dict[str, Any]]) -> bool:

@@ -10,6 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+# Slices of a pie at most, besides "Other": as many as the chart colours.
+PIE_SLICES = 8
+
 
 def scalar(column: str) -> dict[str, object]:
     """A single number: the first row's value of ``column``."""
@@ -25,8 +28,15 @@ def chart(dimension: str, *metrics: str, stacked: bool = False) -> dict[str, obj
 
 
 def pie(dimension: str, metric: str) -> dict[str, object]:
-    """A pie (drawn as a donut) of ``metric`` by ``dimension``."""
-    return {"pie.dimension": dimension, "pie.metric": metric, "pie.show_legend": True}
+    """A pie (drawn as a donut) of ``metric`` by ``dimension``. The query returns at
+    most PIE_SLICES rows plus one "Other" (``top_slices``); Metabase groups no
+    further slices into an "Other" of its own (``pie.slice_threshold`` 0)."""
+    return {
+        "pie.dimension": dimension,
+        "pie.metric": metric,
+        "pie.show_legend": True,
+        "pie.slice_threshold": 0,
+    }
 
 
 def table(*columns: str) -> dict[str, object]:
@@ -44,24 +54,6 @@ def world_map(country: str, metric: str) -> dict[str, object]:
     }
 
 
-def with_decimals(settings: Mapping[str, Any], decimals: int, *columns: str) -> dict[str, Any]:
-    """``settings`` with ``columns`` shown with a fixed number of decimals."""
-    column_settings = dict(settings.get("column_settings", {}))
-    for column in columns:
-        column_settings[_column_key(column)] = {"decimals": decimals}
-    return {**settings, "column_settings": column_settings}
-
-
-def column_decimals(settings: Mapping[str, Any], column: str) -> int | None:
-    """The fixed number of decimals ``with_decimals`` set for ``column``, if any."""
-    return settings.get("column_settings", {}).get(_column_key(column), {}).get("decimals")
-
-
-def _column_key(column: str) -> str:
-    # Metabase keys a native query's column settings by the JSON text ["name","<column>"].
-    return json.dumps(["name", column], separators=(",", ":"))
-
-
 def named_columns(settings: Mapping[str, Any]) -> set[str]:
     """Every result column the settings refer to; the query must return all of them."""
     names: set[str] = set()
@@ -76,3 +68,21 @@ def named_columns(settings: Mapping[str, Any]) -> set[str]:
     names.update(column["name"] for column in settings.get("table.columns", []))
     names.update(json.loads(key)[1] for key in settings.get("column_settings", {}))
     return names
+
+
+def top_slices(grouped: str, label: str, metric: str, *columns: str, counts: str = "") -> str:
+    """SQL of a pie's rows from the CTE ``grouped`` (one row per ``label``): ``label``
+    and ``columns``, for the PIE_SLICES largest by ``metric``, then the rest added up
+    as one row "Other"; ``counts`` (one of the columns) is a count that stays a bigint."""
+    totals = ",\n       ".join(
+        f"sum({name}){'::bigint' if name == counts else ''} AS {name}" for name in columns
+    )
+    return f"""ranked AS (
+    SELECT g.*, row_number() OVER (ORDER BY g.{metric} DESC, g.{label}) AS slice
+    FROM {grouped} g
+)
+SELECT CASE WHEN slice <= {PIE_SLICES} THEN {label} ELSE 'Other' END AS {label},
+       {totals}
+FROM ranked
+GROUP BY 1
+ORDER BY min(slice)"""

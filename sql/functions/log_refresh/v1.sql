@@ -1,6 +1,4 @@
--- analytics.log_refresh, version 1 (revision 0009).
-
-CREATE OR REPLACE FUNCTION analytics.log_refresh(
+CREATE FUNCTION analytics.log_refresh(
     view_name text,
     triggered_by text,
     status text,

@@ -1,6 +1,4 @@
--- analytics.refresh_tier, version 1 (revision 0009).
-
-CREATE OR REPLACE PROCEDURE analytics.refresh_tier(
+CREATE PROCEDURE analytics.refresh_tier(
     tier text,
     triggered_by text DEFAULT 'cron',
     only_stale boolean DEFAULT false
