@@ -27,7 +27,7 @@ BEGIN
         east := parts[1] = '+';  -- what the writer most likely meant: ISO 8601's sign
         RAISE EXCEPTION 'business_time_zone % is a POSIX offset, not an IANA time zone name',
                 pg_catalog.quote_literal(zone)
-            USING ERRCODE = 'invalid_parameter_value',
+            USING ERRCODE = 'check_violation',
                   DETAIL = pg_catalog.format(
                       'PostgreSQL reads POSIX offsets with the sign reversed (hours west of '
                       'Greenwich): %L means UTC%s%s, not UTC%s%s.', zone,
@@ -49,7 +49,7 @@ BEGIN
     ORDER BY t.name LIMIT 1;
     RAISE EXCEPTION 'business_time_zone % is not an IANA time zone name',
             pg_catalog.quote_literal(zone)
-        USING ERRCODE = 'invalid_parameter_value',
+        USING ERRCODE = 'check_violation',
               HINT = CASE WHEN canonical IS NOT NULL
                           THEN pg_catalog.format('Write it as %s.', canonical)
                           ELSE 'Use a name of pg_timezone_names, such as Europe/Berlin or '
