@@ -2,16 +2,35 @@
 
 The database URL comes from ``alembic -x url=...``, from the caller
 (soleflip_analytics.upgrade), or from DATABASE_URL. The whole upgrade runs in
-one transaction: it applies completely or not at all.
+one transaction: it applies completely or not at all. On the alembic command
+line a missing or bad URL, an unreachable database or an unsupported server is
+one line (exit 1), not a traceback.
 """
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from soleflip_analytics.deploy import VERSION_TABLE, VERSION_TABLE_SCHEMA, resolve_url
+from soleflip_analytics.db import (
+    CannotConnectError,
+    UnsupportedServerError,
+    display_url,
+    engine_from_url,
+    one_line,
+    require_supported_server,
+)
+from soleflip_analytics.deploy import (
+    VERSION_TABLE,
+    VERSION_TABLE_SCHEMA,
+    DatabaseUrlMissing,
+    InvalidDatabaseUrl,
+)
 
 # How long DDL waits for a lock held by a reader before the deploy gives up,
 # instead of queueing every dashboard query behind it.
@@ -29,6 +48,7 @@ def _drop_version_table_if_empty(connection: Connection) -> None:
 
 
 def _run(connection: Connection) -> None:
+    require_supported_server(connection)
     context.configure(
         connection=connection,
         version_table=VERSION_TABLE,
@@ -49,11 +69,33 @@ def run_migrations_online() -> None:
         return
     if connectable is None:
         x_args = context.get_x_argument(as_dictionary=True)
-        url = resolve_url(x_args.get("url") or config.attributes.get("url"))
-        connectable = create_engine(url, poolclass=pool.NullPool)
-    with connectable.connect() as connection:
+        url = x_args.get("url") or config.attributes.get("url")
+        connectable = engine_from_url(url, poolclass=pool.NullPool)
+    try:
+        connection = connectable.connect()
+    except DBAPIError as error:
+        raise CannotConnectError(
+            f"cannot connect to {display_url(connectable.url)}: {one_line(error)}"
+        ) from error
+    with connection:
         _run(connection)
         connection.commit()
+
+
+@contextmanager
+def _one_line_errors_on_the_command_line() -> Iterator[None]:
+    """Under the alembic command, the package's errors as one line and exit 1."""
+    if context.config.cmd_opts is None:  # soleflip_analytics.upgrade() or a test
+        yield
+        return
+    try:
+        yield
+    except (DatabaseUrlMissing, InvalidDatabaseUrl, CannotConnectError,
+            UnsupportedServerError) as error:
+        sys.exit(f"soleflip-analytics: {error}")
+    except DBAPIError as error:
+        sys.exit(f"soleflip-analytics: the migration failed and changed nothing: "
+                 f"{one_line(error)}")
 
 
 if context.config.config_file_name is not None:
@@ -63,4 +105,5 @@ if context.is_offline_mode():
         "soleflip-analytics migrations check the database before they change it; "
         "offline (--sql) mode is not supported."
     )
-run_migrations_online()
+with _one_line_errors_on_the_command_line():
+    run_migrations_online()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import URL, create_engine, make_url, pool, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -35,8 +35,55 @@ def _async_classes() -> tuple[type, type] | None:
     return AsyncEngine, AsyncConnection
 
 
+# The oldest PostgreSQL major supported: CI runs the core tests on it, on 15 and on 18.
+OLDEST_SUPPORTED_MAJOR = 14
+# Seconds the package's own connections from a URL string wait for the server,
+# unless the URL sets connect_timeout itself (postgresql://…/shop?connect_timeout=30).
+CONNECT_TIMEOUT = 10
+
+
 class NotInstalledError(RuntimeError):
     """The database lacks the package's objects (the migrations were not applied)."""
+
+
+class CannotConnectError(RuntimeError):
+    """The database server could not be reached, or refused the connection."""
+
+
+class UnsupportedServerError(RuntimeError):
+    """The PostgreSQL server is older than OLDEST_SUPPORTED_MAJOR."""
+
+
+def engine_from_url(url: str | None, **options: Any) -> Engine:
+    """An Engine for a URL string (None: DATABASE_URL), psycopg2 unless the URL names
+    a driver, with a connect timeout of CONNECT_TIMEOUT seconds unless it sets one."""
+    resolved = make_url(resolve_url(url))
+    connect_args = {} if "connect_timeout" in resolved.query else {
+        "connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(resolved, connect_args=connect_args, **options)
+
+
+def display_url(url: str | URL) -> str:
+    """The URL as a user writes it, password hidden."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def one_line(error: BaseException) -> str:
+    """A driver's message on one line, without libpq's severity prefixes."""
+    message = str(getattr(error, "orig", None) or error)
+    lines = [" ".join(line.replace("FATAL:  ", "").replace("ERROR:  ", "").split())
+             for line in message.splitlines()]
+    return "; ".join(line for line in lines if line)
+
+
+def require_supported_server(connection: Connection) -> None:
+    """Raise UnsupportedServerError for a server older than OLDEST_SUPPORTED_MAJOR."""
+    major = connection.dialect.server_version_info[0]
+    if major < OLDEST_SUPPORTED_MAJOR:
+        raise UnsupportedServerError(
+            f"PostgreSQL {major} is not supported: soleflip-analytics needs PostgreSQL "
+            f"{OLDEST_SUPPORTED_MAJOR} or later; nothing was changed."
+        )
 
 
 @contextmanager
@@ -54,7 +101,7 @@ def connect(bind: Bind) -> Iterator[Connection]:
         with bind.connect() as connection:
             yield _transactional(connection)
     elif isinstance(bind, str):
-        engine = create_engine(resolve_url(bind), poolclass=pool.NullPool)
+        engine = engine_from_url(bind, poolclass=pool.NullPool)
         try:
             with engine.connect() as connection:
                 yield connection
@@ -82,7 +129,7 @@ def sync_engine(bind: Engine | str | AsyncEngine) -> Engine:
     if isinstance(bind, Engine):
         return bind
     if isinstance(bind, str):
-        return create_engine(resolve_url(bind))
+        return engine_from_url(bind)
     async_classes = _async_classes()
     if async_classes and isinstance(bind, async_classes[0]):
         # The same database through psycopg2 (a dependency of this package).

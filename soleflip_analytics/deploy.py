@@ -6,6 +6,8 @@ import os
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from soleflip_analytics.paths import migrations_dir
 from soleflip_analytics.roles import OPTIONS, READER, REFRESHER
@@ -22,10 +24,19 @@ class DatabaseUrlMissing(RuntimeError):
     """No database URL was given."""
 
 
+class InvalidDatabaseUrl(ValueError):
+    """The database URL is malformed, or names no PostgreSQL driver the package has."""
+
+
+DRIVERS = ("psycopg2", "psycopg")
+_URL_FORM = "postgresql://user:password@host:port/dbname"
+
+
 def resolve_url(url: str | None) -> str:
     """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
 
-    postgres:// (as some hosting services write it) is accepted too.
+    postgres:// (as some hosting services write it) is accepted too. A malformed URL,
+    or one of another database or driver, raises InvalidDatabaseUrl.
     """
     url = url or os.environ.get("DATABASE_URL")
     if not url:
@@ -35,7 +46,18 @@ def resolve_url(url: str | None) -> str:
         )
     for bare in ("postgres://", "postgresql://"):
         if url.startswith(bare):
-            return "postgresql+psycopg2://" + url[len(bare):]
+            url = "postgresql+psycopg2://" + url[len(bare):]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 (parsed on access: a port that is no number raises)
+    except (ArgumentError, ValueError):  # their messages may quote the password
+        raise InvalidDatabaseUrl(f"malformed database URL: write it as {_URL_FORM}") from None
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in DRIVERS:
+        raise InvalidDatabaseUrl(
+            f"unsupported database URL {parsed.drivername}://…: soleflip-analytics needs "
+            f"PostgreSQL through psycopg2 or psycopg ({_URL_FORM}, or "
+            f"postgresql+psycopg://…)"
+        )
     return url
 
 
