@@ -20,15 +20,15 @@ from pathlib import Path
 
 import port_for
 import pytest
-from databases import create, database_url
 from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 from refresh_support import scalar, wait_until
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Engine
-from sqlalchemy_utils import drop_database
 
 from soleflip_analytics import upgrade
 from soleflip_analytics.local_server import find_pg_cron
+from soleflip_analytics.paths import sql_dir
 
 SERVER_USER = "postgres"  # the unprivileged OS account that runs the server as root
 CRON_DATABASE = "cron_tests"
@@ -110,17 +110,24 @@ _database_numbers = itertools.count()
 
 
 def _databases(server: PostgreSQLExecutor) -> Iterator[Callable[..., str]]:
-    urls: list[str] = []
+    janitors: list[DatabaseJanitor] = []
 
     def make(contract: bool = True, name: str | None = None) -> str:
-        url = database_url(server, name or f"test_{os.getpid()}_{next(_database_numbers)}")
-        create(url, contract)
-        urls.append(url)
-        return url
+        janitor = DatabaseJanitor(
+            user=server.user,
+            host=server.host,
+            port=server.port,
+            dbname=name or f"test_{os.getpid()}_{next(_database_numbers)}",
+        )
+        janitor.init()
+        janitors.append(janitor)
+        if contract:
+            janitor.load(sql_dir() / "source_contract.sql")
+        return f"postgresql://{server.user}@{server.host}:{server.port}/{janitor.dbname}"
 
     yield make
-    for url in urls:
-        drop_database(url)
+    for janitor in janitors:
+        janitor.drop()
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from databases import throwaway_database
 from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import refresh_views, upgrade
+from soleflip_analytics.paths import sql_dir
 
 SHOP = """
 INSERT INTO core.platforms (id, name, slug) VALUES
@@ -83,14 +84,23 @@ FROM (VALUES
 @contextmanager
 def small_shop(pg_server: PostgreSQLExecutor, name: str) -> Iterator[Engine]:
     """A new database: contract, migrations, the small shop, every view refreshed."""
-    with throwaway_database(pg_server, f"{name}_{os.getpid()}") as url:
-        upgrade(url)
-        engine = create_engine(url)
-        try:
-            with engine.begin() as connection:
-                connection.exec_driver_sql(SHOP)
-            failed = [result for result in refresh_views(engine) if not result.ok]
-            assert not failed, failed
-            yield engine
-        finally:
-            engine.dispose()
+    janitor = DatabaseJanitor(
+        user=pg_server.user,
+        host=pg_server.host,
+        port=pg_server.port,
+        dbname=f"{name}_{os.getpid()}",
+    )
+    janitor.init()
+    janitor.load(sql_dir() / "source_contract.sql")
+    url = f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{janitor.dbname}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(SHOP)
+        failed = [result for result in refresh_views(engine) if not result.ok]
+        assert not failed, failed
+        yield engine
+    finally:
+        engine.dispose()
+        janitor.drop()

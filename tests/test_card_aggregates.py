@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 
 import pytest
 import refresh_support
-from databases import throwaway_database
 from edge_case_data import build_dataset, insert
 from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 
@@ -31,6 +31,7 @@ from soleflip_analytics.dashboards.model import Card
 from soleflip_analytics.dashboards.payloads import template_tags
 from soleflip_analytics.dashboards.sql_template import render
 from soleflip_analytics.dashboards.templates import DASHBOARDS
+from soleflip_analytics.paths import sql_dir
 from soleflip_analytics.seed import seed
 
 CARD_VIEWS = sorted(refresh_support.CARD_VIEWS)
@@ -424,18 +425,27 @@ def assert_same_as_before(connection: Connection, name: str) -> int:
 @pytest.fixture(scope="module")
 def shop(pg_server: PostgreSQLExecutor) -> Iterator[Engine]:
     """Contract, migrations, the edge-case shop plus seeded orders, every view refreshed."""
-    with throwaway_database(pg_server, f"card_views_{os.getpid()}") as url:
-        upgrade(url)
-        engine = create_engine(url)
-        try:
-            with engine.begin() as connection:
-                loaded_at = connection.execute(text("SELECT now()")).scalar_one()
-                insert(connection, build_dataset(loaded_at=loaded_at))
-            seed(url, orders=SEEDED_ORDERS, seed=7, until=SEEDED_UNTIL)
-            refresh(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    janitor = DatabaseJanitor(
+        user=pg_server.user,
+        host=pg_server.host,
+        port=pg_server.port,
+        dbname=f"card_views_{os.getpid()}",
+    )
+    janitor.init()
+    janitor.load(sql_dir() / "source_contract.sql")
+    url = f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{janitor.dbname}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            loaded_at = connection.execute(text("SELECT now()")).scalar_one()
+            insert(connection, build_dataset(loaded_at=loaded_at))
+        seed(url, orders=SEEDED_ORDERS, seed=7, until=SEEDED_UNTIL)
+        refresh(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        janitor.drop()
 
 
 def refresh(engine: Engine) -> None:
