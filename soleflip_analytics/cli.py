@@ -41,6 +41,7 @@ from soleflip_analytics.deploy import (
     VERSION_TABLE,
     VERSION_TABLE_SCHEMA,
     DatabaseUrlMissing,
+    InvalidDatabaseUrl,
     alembic_config,
     resolve_url,
 )
@@ -98,6 +99,8 @@ class _Cli(click.Group):
         except DatabaseUrlMissing:
             _fail("no database URL: pass --database-url or set DATABASE_URL "
                   "(postgresql://user:password@host:port/dbname)", 2)
+        except InvalidDatabaseUrl as error:
+            _fail(str(error), 2)
         except ArgumentError as error:
             _fail(f"not a database URL: {_one_line(error)}", 2)
         except (UnknownViewError, UnknownTableError) as error:
@@ -246,10 +249,14 @@ def db_upgrade(revision: str, strict_schedules: bool, database_url: str | None) 
 
 @db.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help='Do not ask before "base" drops everything.')
 @database_url_option
-def db_downgrade(revision: str, database_url: str | None) -> None:
+def db_downgrade(revision: str, yes: bool, database_url: str | None) -> None:
     """Revert the migrations down to REVISION ("base" drops everything the package made)."""
     with _connected(database_url) as engine:
+        if revision == "base" and not yes:
+            click.confirm(f"Drop every view, role grant and schedule of soleflip-analytics "
+                          f"in {_display(engine.url)}?", abort=True, err=True)
         before = _current_revision(engine)
         _migrate(engine, command.downgrade, revision)
         after = _current_revision(engine)
@@ -444,7 +451,7 @@ def health_command(as_json: bool, database_url: str | None) -> None:
     try:
         with _connected(database_url) as engine:
             report = check_health(engine)
-    except CannotConnect as error:
+    except (CannotConnect, InvalidDatabaseUrl, DatabaseUrlMissing) as error:
         if as_json:
             problem = HealthProblem(None, "cannot_connect", str(error))
             click.echo(_health_json(HealthReport(datetime.now(timezone.utc), (), (problem,))))

@@ -131,7 +131,10 @@ def test_db_upgrade_current_downgrade(source_url: str) -> None:
     assert re.fullmatch(r"\d{4} \(head\)\n", cli("db", "current", url=source_url).stdout)
     assert cli("db", "upgrade", url=source_url).stdout.startswith("already at ")
 
-    down = cli("db", "downgrade", "base", url=source_url)
+    refused = cli("db", "downgrade", "base", url=source_url, stdin="n\n")
+    assert refused.returncode == 1 and "Drop every view" in refused.stderr
+    assert scalar(source_url, "SELECT to_regnamespace('analytics') IS NOT NULL") is True
+    down = cli("db", "downgrade", "base", "--yes", url=source_url)
     assert down.returncode == 0, down.stderr
     assert down.stdout.strip().endswith("-> base (nothing deployed)")
     assert scalar(source_url, "SELECT to_regnamespace('analytics') IS NULL") is True
@@ -426,10 +429,40 @@ def test_database_url_option_wins_over_the_environment(seeded_url: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_a_malformed_url_is_one_line_and_exit_2() -> None:
-    result = cli("status", url="not a url")
+@pytest.mark.parametrize("url", ["not a url", "postgresql://u:p@[::1/shop",
+                                 "postgresql://u@host:port/shop", "mysql://u@host/shop"])
+@pytest.mark.parametrize("verb", [*DATABASE_VERBS, ("dashboards", "preview")], ids=" ".join)
+def test_a_malformed_or_unsupported_url_is_one_line_and_exit_2(
+    url: str, verb: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = cli(*verb, url=url, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    [line] = error_lines(result)
+    assert line.startswith(("error: malformed database URL: write it as postgresql://",
+                            "error: unsupported database URL mysql://")), line
+    assert "p@[" not in result.stderr  # no part of the URL that may hold a password
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@[::1/shop", "mysql://u@host/shop", None])
+def test_health_json_prints_json_even_without_a_usable_url(url: str | None) -> None:
+    result = cli("health", "--json", url=url)
     assert result.returncode == 2
-    assert error_lines(result)[0].startswith("error: not a database URL")
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["check"] == "cannot_connect"
+
+
+def test_dashboards_preview_without_a_url_says_what_every_command_says(tmp_path: Path) -> None:
+    result = cli("dashboards", "preview", cwd=tmp_path)
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        "error: no database URL: pass --database-url or set DATABASE_URL "
+        "(postgresql://user:password@host:port/dbname)"]
+
+
+def test_every_option_of_dashboards_push_has_a_help_text() -> None:
+    from soleflip_analytics.dashboards.commands import push_command
+
+    assert [option.name for option in push_command.params if not option.help] == []
 
 
 def test_upgrade_without_the_source_contract_names_what_is_missing(

@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import click
-from sqlalchemy import create_engine, pool
+from sqlalchemy import pool
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
@@ -17,8 +17,7 @@ from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.push import COLLECTION_NAME, push
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.dashboards.validate import TemplateError
-from soleflip_analytics.db import NotInstalledError
-from soleflip_analytics.deploy import resolve_url
+from soleflip_analytics.db import NotInstalledError, engine_from_url
 
 
 @click.group("dashboards")
@@ -55,12 +54,15 @@ def export_command(out: Path, database_id: int | None) -> None:
 
 
 @dashboards.command("push")
-@click.option("--metabase-url", required=True, envvar="METABASE_URL", show_envvar=True)
-@click.option("--api-key", envvar="METABASE_API_KEY", show_envvar=True, help="A Metabase API key.")
+@click.option("--metabase-url", required=True, envvar="METABASE_URL", show_envvar=True,
+              help="Where Metabase answers, e.g. http://localhost:3000.")
+@click.option("--api-key", envvar="METABASE_API_KEY", show_envvar=True,
+              help="A Metabase API key (Admin settings -> Authentication -> API keys).")
 @click.option(
     "--username", envvar="METABASE_USERNAME", show_envvar=True, help="Login (with --password)."
 )
-@click.option("--password", envvar="METABASE_PASSWORD", show_envvar=True)
+@click.option("--password", envvar="METABASE_PASSWORD", show_envvar=True,
+              help="Password of --username.")
 @click.option(
     "--database",
     help="Name of the Metabase database holding the analytics views "
@@ -131,17 +133,16 @@ def push_command(
 )
 @click.option(
     "--database-url",
-    required=True,
     envvar="DATABASE_URL",
     show_envvar=True,
     metavar="URL",
     help="postgresql://user:password@host:port/dbname of the database holding the views.",
 )
-def preview_command(out: Path, slugs: tuple[str, ...], database_url: str) -> None:
+def preview_command(out: Path, slugs: tuple[str, ...], database_url: str | None) -> None:
     """Run every card against the live views (filters at their defaults) and write one
     self-contained HTML page of the dashboards, which opens offline, without Metabase."""
     selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
-    engine = create_engine(resolve_url(database_url), poolclass=pool.NullPool)
+    engine = engine_from_url(database_url, poolclass=pool.NullPool)
     try:
         written = write_preview(engine, out, selected)
     except (DBAPIError, NotInstalledError) as error:
