@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -35,7 +36,12 @@ from soleflip_analytics.dashboards.commands import dashboards
 from soleflip_analytics.dashboards.export import export as export_dashboards
 from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.templates import DASHBOARDS
-from soleflip_analytics.db import NotInstalledError, require_installed
+from soleflip_analytics.db import (
+    INSUFFICIENT_PRIVILEGE,
+    NotInstalledError,
+    require_installed,
+    sqlstate,
+)
 from soleflip_analytics.deploy import (
     STRICT_SCHEDULES_OPTION,
     VERSION_TABLE,
@@ -49,6 +55,12 @@ from soleflip_analytics.drift import NotDeployedError, check_drift
 from soleflip_analytics.health import HealthProblem, HealthReport, check_health
 from soleflip_analytics.local_server import LocalServer, LocalServerError, find_bindir
 from soleflip_analytics.refresh import FAILED, RefreshResult, refresh_views
+from soleflip_analytics.roles import (
+    DEFAULT_ROLE_NAMES,
+    ENVIRONMENT_VARIABLES,
+    READER,
+    REFRESHER,
+)
 from soleflip_analytics.schedules import (
     SchedulesNotInstalledError,
     ScheduleStatus,
@@ -90,6 +102,22 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _grant_hint(command: str | None, error: DBAPIError) -> str:
+    """For a permission error, which role the login needs."""
+    if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
+        return ""
+    names = {purpose: os.environ.get(ENVIRONMENT_VARIABLES[purpose]) or name
+             for purpose, name in DEFAULT_ROLE_NAMES.items()}
+    if command in ("refresh", "status", "health"):
+        return (f" (`soleflip-analytics {command}` needs the refresher role: "
+                f"GRANT {names[REFRESHER]} TO the login of your database URL)")
+    if command == "dashboards":
+        return (f" (the dashboards need the reader role: GRANT {names[READER]} TO the login "
+                "of your database URL)")
+    return (f" (`soleflip-analytics {command}` runs as the role that owns the shop tables "
+            "and deploys the views)")
+
+
 class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -109,7 +137,7 @@ class _Cli(click.Group):
                 SchedulesNotInstalledError, CommandFailed) as error:
             _fail(str(error), 1)
         except DBAPIError as error:
-            _fail(_one_line(error), 1)
+            _fail(_one_line(error) + _grant_hint(ctx.invoked_subcommand, error), 1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

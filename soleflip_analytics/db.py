@@ -172,6 +172,9 @@ def require_installed(connection: Connection) -> None:
         )
 
 
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of "permission denied"
+
+
 def sqlstate(error: DBAPIError) -> str | None:
     """The SQLSTATE of a driver error (psycopg2 calls it pgcode, psycopg sqlstate)."""
     return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)

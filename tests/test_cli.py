@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
 from soleflip_analytics.local_server import LocalServer, free_port
@@ -640,3 +641,22 @@ def test_db_verbs_work_from_an_installed_wheel(tmp_path: Path, source_url: str) 
         result = run(*args)
         assert result.returncode == 0, (args, result.stderr)
     assert run("db", "current").stdout.endswith("(head)\n")
+
+
+@pytest.mark.parametrize(("verb", "role"), [
+    (("refresh",), "analytics_refresher"), (("status",), "analytics_refresher"),
+], ids=" ".join)
+def test_a_login_without_the_rights_is_told_which_role_to_grant(
+    migrated_engine: Engine, source_url: str, verb: tuple[str, ...], role: str
+) -> None:
+    login = f"nobody_{os.getpid()}"
+    with migrated_engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP ROLE IF EXISTS {login}; CREATE ROLE {login} LOGIN")
+    try:
+        result = cli(*verb, url=make_url(source_url).set(username=login).render_as_string())
+        assert result.returncode == 1
+        [line] = error_lines(result)
+        assert "permission denied" in line and f"GRANT {role} TO" in line, line
+    finally:
+        with migrated_engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP ROLE {login}")

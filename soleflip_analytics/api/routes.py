@@ -42,6 +42,7 @@ from soleflip_analytics.dashboards.model import Dashboard
 from soleflip_analytics.dashboards.payloads import bundle
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.db import (
+    INSUFFICIENT_PRIVILEGE,
     Bind,
     NotInstalledError,
     connect,
@@ -76,7 +77,6 @@ _UPGRADE_LOCK_KEY = 0x50F1F11A
 _upgrade_lock = threading.Lock()
 
 _NOT_INSTALLED_HINT = " (over HTTP: POST /views/create)"
-_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def _error(http_status: int, exception: BaseException) -> HTTPException:
@@ -106,7 +106,7 @@ class _LibraryErrors(APIRoute):
                     f"the database cannot be reached or gave up on the query: {one_line(error)}",
                 ) from None
             except ProgrammingError as error:
-                if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+                if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
                     raise
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN,
