@@ -167,8 +167,8 @@ def require_installed(connection: Connection) -> None:
         raise NotInstalledError(
             "This database lacks soleflip-analytics' refresh objects "
             "(analytics.refresh_view, analytics.log_refresh_failure, analytics.refresh_log): "
-            "apply the migrations first, "
-            "with soleflip_analytics.upgrade(url) or `alembic -x url=... upgrade head`."
+            "apply the migrations first: `soleflip-analytics db upgrade` (in Python: "
+            "soleflip_analytics.upgrade(url); with Alembic: `alembic -x url=... upgrade head`)."
         )
 
 

@@ -42,6 +42,7 @@ def test_missing_and_unpopulated_views(migrated_engine: Engine) -> None:
     text_ = str(report)
     assert "analytics.metabase_customer_geography does not exist" in text_
     assert "analytics.metabase_brand_analytics is not populated" in text_
+    assert "`soleflip-analytics refresh metabase_brand_analytics`" in text_
     assert "refresh_views(engine, ['metabase_brand_analytics'])" in text_
 
 
