@@ -2,7 +2,9 @@
 
 The database URL comes from ``alembic -x url=...``, from the caller
 (soleflip_analytics.upgrade), or from DATABASE_URL. The whole upgrade runs in
-one transaction: it applies completely or not at all. On the alembic command
+one transaction: it applies completely or not at all. Each view it builds is
+logged as a refresh (triggered by "migration"), so that status and health
+count it as one. On the alembic command
 line a missing or bad URL, an unreachable database or an unsupported server is
 one line (exit 1), not a traceback.
 """
@@ -47,6 +49,34 @@ def _drop_version_table_if_empty(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE {table}"))
 
 
+_VIEWS = text(
+    "SELECT c.relname::text, c.oid FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND c.relispopulated"
+)
+_START = text("SELECT clock_timestamp(), pg_current_snapshot()::text")
+_CAN_LOG = text("SELECT to_regprocedure('analytics.log_refresh(text, text, text, text, "
+                "timestamptz, bigint, text, text, pg_snapshot)') IS NOT NULL")
+_LOG_BUILD = text(
+    "SELECT analytics.log_refresh(:view, 'migration', 'succeeded', 'plain', :started, "
+    ":rows, NULL, 'built by the migration', CAST(:snapshot AS pg_snapshot))"
+)
+
+
+def _log_builds(connection: Connection, views_before: dict[str, int], started: object,
+                snapshot: str) -> None:
+    """Log each view the migrations built (populated, and new or rebuilt) as a refresh,
+    taken when the deploy started: status and health then count it as one."""
+    if not connection.execute(_CAN_LOG).scalar_one():
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    for view, oid in connection.execute(_VIEWS).all():
+        if views_before.get(view) != oid:
+            rows = connection.execute(text(f"SELECT count(*) FROM analytics.{quote(view)}"))
+            connection.execute(_LOG_BUILD, {"view": view, "started": started,
+                                            "rows": rows.scalar_one(), "snapshot": snapshot})
+
+
 def _run(connection: Connection) -> None:
     require_supported_server(connection)
     context.configure(
@@ -56,7 +86,10 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        started, snapshot = connection.execute(_START).one()
+        views_before = dict(connection.execute(_VIEWS).all())
         context.run_migrations()
+        _log_builds(connection, views_before, started, snapshot)
         _drop_version_table_if_empty(connection)
 
 
