@@ -407,6 +407,19 @@ def test_a_wrong_password_is_one_line_and_exit_2(
     ]
 
 
+def test_alembic_with_a_wrong_password_is_one_line(password_server: LocalServer) -> None:
+    url = f"postgresql://postgres:wrong@{password_server.host}:{password_server.port}/postgres"
+    result = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={url}", "upgrade",
+                             "head"], cwd=Path(__file__).resolve().parent.parent,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (
+        f"soleflip-analytics: cannot connect to postgresql://postgres:***@"
+        f"{password_server.host}:{password_server.port}/postgres: connection to server at "
+        f"\"127.0.0.1\", port {password_server.port} failed: password authentication failed "
+        "for user \"postgres\"")
+
+
 def test_the_right_password_connects(password_server: LocalServer) -> None:
     result = cli("db", "current", url=password_server.url)
     assert result.returncode == 0, result.stderr
