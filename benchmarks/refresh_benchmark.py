@@ -58,8 +58,8 @@ from soleflip_analytics import refresh_views, upgrade
 from soleflip_analytics.dashboards.payloads import template_tags
 from soleflip_analytics.dashboards.sql_template import render
 from soleflip_analytics.dashboards.templates import DASHBOARDS
-from soleflip_analytics.local_server import LocalServer
-from soleflip_analytics.seed import create_source_contract, seed
+from soleflip_analytics.demo import create_source_contract, seed
+from soleflip_analytics.demo.server import LocalServer
 
 # A small production server: 4 GB of RAM, crash safety on.
 SETTINGS = {

@@ -35,8 +35,8 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from soleflip_analytics import upgrade
-from soleflip_analytics.local_server import LocalServer, find_bindir
-from soleflip_analytics.seed import create_source_contract
+from soleflip_analytics.demo import create_source_contract
+from soleflip_analytics.demo.server import LocalServer, find_bindir
 
 # Rows of the benchmark's own, apart from any seeded data (unique slug and SKU).
 SETUP = """

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine
 
 import soleflip_analytics.api
 from soleflip_analytics import close_events
-from soleflip_analytics.deploy import resolve_url
+from soleflip_analytics.db import resolve_url
 
 SHUTDOWN_TIMEOUT = 30  # seconds for running refreshes to finish
 

@@ -21,18 +21,15 @@ from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.db import (
     CannotConnectError,
+    DatabaseUrlMissing,
+    InvalidDatabaseUrl,
     UnsupportedServerError,
     display_url,
     engine_from_url,
     one_line,
     require_supported_server,
 )
-from soleflip_analytics.deploy import (
-    VERSION_TABLE,
-    VERSION_TABLE_SCHEMA,
-    DatabaseUrlMissing,
-    InvalidDatabaseUrl,
-)
+from soleflip_analytics.names import VERSION_TABLE, VERSION_TABLE_SCHEMA
 
 # How long DDL waits for a lock held by a reader before the deploy gives up,
 # instead of queueing every dashboard query behind it.

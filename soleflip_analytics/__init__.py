@@ -1,9 +1,14 @@
-"""soleflip-analytics: the analytics views Metabase reads, and the tools that keep them fresh."""
+"""soleflip-analytics: the analytics views Metabase reads, and the tools that keep them fresh.
+
+``upgrade`` and ``downgrade`` load Alembic when first used, not on import: the
+runtime library (refresh, status, health, events) never needs it.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from soleflip_analytics.catalog import UnknownTableError, UnknownViewError
 from soleflip_analytics.contract import SourceContractError
 from soleflip_analytics.db import NotInstalledError
-from soleflip_analytics.deploy import downgrade, upgrade
 from soleflip_analytics.events import (
     RefreshCoordinator,
     close_events,
@@ -20,6 +25,18 @@ from soleflip_analytics.schedules import (
     schedule_status,
 )
 from soleflip_analytics.status import IndexStatus, ViewStatus, aview_status, view_status
+
+if TYPE_CHECKING:
+    from soleflip_analytics.deploy import downgrade, upgrade
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("upgrade", "downgrade"):
+        from soleflip_analytics import deploy
+
+        return getattr(deploy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HealthProblem",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from soleflip_analytics.view_migrations import SCHEMA, TIERS
+from soleflip_analytics.names import SCHEMA, TIERS
 
 
 class UnknownViewError(LookupError):

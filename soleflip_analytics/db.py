@@ -8,15 +8,14 @@ statement is awaited on the async driver), on anything else in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import URL, create_engine, make_url, pool, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
-
-from soleflip_analytics.deploy import resolve_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -40,10 +39,17 @@ OLDEST_SUPPORTED_MAJOR = 14
 # Seconds the package's own connections from a URL string wait for the server,
 # unless the URL sets connect_timeout itself (postgresql://…/shop?connect_timeout=30).
 CONNECT_TIMEOUT = 10
+DRIVERS = ("psycopg2", "psycopg")
+_URL_FORM = "postgresql://user:password@host:port/dbname"
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of "permission denied"
 
 
-class NotInstalledError(RuntimeError):
-    """The database lacks the package's objects (the migrations were not applied)."""
+class DatabaseUrlMissing(RuntimeError):
+    """No database URL was given."""
+
+
+class InvalidDatabaseUrl(ValueError):
+    """The database URL is malformed, or names no PostgreSQL driver the package has."""
 
 
 class CannotConnectError(RuntimeError):
@@ -52,6 +58,35 @@ class CannotConnectError(RuntimeError):
 
 class UnsupportedServerError(RuntimeError):
     """The PostgreSQL server is older than OLDEST_SUPPORTED_MAJOR."""
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
+
+    postgres:// (as some hosting services write it) is accepted too. A malformed URL,
+    or one of another database or driver, raises InvalidDatabaseUrl.
+    """
+    url = url or os.environ.get("DATABASE_URL")
+    if not url:
+        raise DatabaseUrlMissing(
+            "No database URL: set DATABASE_URL or pass one "
+            "(alembic -x url=postgresql://user@host/db upgrade head)."
+        )
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            url = "postgresql+psycopg2://" + url[len(bare):]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 (parsed on access: a port that is no number raises)
+    except (ArgumentError, ValueError):  # their messages may quote the password
+        raise InvalidDatabaseUrl(f"malformed database URL: write it as {_URL_FORM}") from None
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in DRIVERS:
+        raise InvalidDatabaseUrl(
+            f"unsupported database URL {parsed.drivername}://…: soleflip-analytics needs "
+            f"PostgreSQL through psycopg2 or psycopg ({_URL_FORM}, or "
+            f"postgresql+psycopg://…)"
+        )
+    return url
 
 
 def engine_from_url(url: str | None, **options: Any) -> Engine:
@@ -68,14 +103,6 @@ def display_url(url: str | URL) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
 
 
-def one_line(error: BaseException) -> str:
-    """A driver's message on one line, without libpq's severity prefixes."""
-    message = str(getattr(error, "orig", None) or error)
-    lines = [" ".join(line.replace("FATAL:  ", "").replace("ERROR:  ", "").split())
-             for line in message.splitlines()]
-    return "; ".join(line for line in lines if line)
-
-
 def require_supported_server(connection: Connection) -> None:
     """Raise UnsupportedServerError for a server older than OLDEST_SUPPORTED_MAJOR."""
     major = connection.dialect.server_version_info[0]
@@ -84,6 +111,18 @@ def require_supported_server(connection: Connection) -> None:
             f"PostgreSQL {major} is not supported: soleflip-analytics needs PostgreSQL "
             f"{OLDEST_SUPPORTED_MAJOR} or later; nothing was changed."
         )
+
+
+def one_line(error: BaseException) -> str:
+    """The driver's message (or the exception's) on one line, without libpq's severity prefixes."""
+    message = str(getattr(error, "orig", None) or error)
+    lines = [" ".join(line.replace("FATAL:  ", "").replace("ERROR:  ", "").split())
+             for line in message.splitlines()]
+    return "; ".join(line for line in lines if line)
+
+
+class NotInstalledError(RuntimeError):
+    """The database lacks the package's objects (the migrations were not applied)."""
 
 
 @contextmanager
@@ -170,9 +209,6 @@ def require_installed(connection: Connection) -> None:
             "apply the migrations first: `soleflip-analytics db upgrade` (in Python: "
             "soleflip_analytics.upgrade(url); with Alembic: `alembic -x url=... upgrade head`)."
         )
-
-
-INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of "permission denied"
 
 
 def sqlstate(error: DBAPIError) -> str | None:

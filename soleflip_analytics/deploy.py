@@ -1,64 +1,27 @@
-"""Run the packaged migrations from application code or the command line."""
+"""Run the packaged migrations from application code or the command line.
+
+Every way of deploying (``soleflip_analytics.upgrade``, the CLI's ``db``
+commands, the API's ``POST /views/create``) goes through ``upgrade`` and
+``downgrade`` here, on a URL or on the caller's connection.
+"""
 
 from __future__ import annotations
 
-import os
-
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
+from soleflip_analytics.names import (
+    OPTIONS,
+    READER,
+    REFRESHER,
+    STRICT_SCHEDULES_OPTION,
+    VERSION_TABLE,
+    VERSION_TABLE_SCHEMA,
+)
 from soleflip_analytics.paths import migrations_dir
-from soleflip_analytics.roles import OPTIONS, READER, REFRESHER
-
-# The shop keeps its own alembic_version; ours has a name of its own.
-VERSION_TABLE = "soleflip_analytics_version"
-VERSION_TABLE_SCHEMA = "public"
-# alembic -x strict_schedules=true, or upgrade(..., strict_schedules=True): fail
-# the deploy when the refresh schedules cannot be installed in pg_cron.
-STRICT_SCHEDULES_OPTION = "strict_schedules"
-
-
-class DatabaseUrlMissing(RuntimeError):
-    """No database URL was given."""
-
-
-class InvalidDatabaseUrl(ValueError):
-    """The database URL is malformed, or names no PostgreSQL driver the package has."""
-
-
-DRIVERS = ("psycopg2", "psycopg")
-_URL_FORM = "postgresql://user:password@host:port/dbname"
-
-
-def resolve_url(url: str | None) -> str:
-    """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
-
-    postgres:// (as some hosting services write it) is accepted too. A malformed URL,
-    or one of another database or driver, raises InvalidDatabaseUrl.
-    """
-    url = url or os.environ.get("DATABASE_URL")
-    if not url:
-        raise DatabaseUrlMissing(
-            "No database URL: set DATABASE_URL or pass one "
-            "(alembic -x url=postgresql://user@host/db upgrade head)."
-        )
-    for bare in ("postgres://", "postgresql://"):
-        if url.startswith(bare):
-            url = "postgresql+psycopg2://" + url[len(bare):]
-    try:
-        parsed = make_url(url)
-        parsed.port  # noqa: B018 (parsed on access: a port that is no number raises)
-    except (ArgumentError, ValueError):  # their messages may quote the password
-        raise InvalidDatabaseUrl(f"malformed database URL: write it as {_URL_FORM}") from None
-    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in DRIVERS:
-        raise InvalidDatabaseUrl(
-            f"unsupported database URL {parsed.drivername}://…: soleflip-analytics needs "
-            f"PostgreSQL through psycopg2 or psycopg ({_URL_FORM}, or "
-            f"postgresql+psycopg://…)"
-        )
-    return url
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -71,8 +34,37 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def _config(bind: str | Connection | None) -> Config:
+    """The config for a URL (None: DATABASE_URL), or to run on the caller's connection.
+
+    On a connection the migrations run inside the caller's transaction, which
+    commits or rolls them back.
+    """
+    if isinstance(bind, Connection):
+        config = alembic_config()
+        config.attributes["connection"] = bind
+        return config
+    return alembic_config(bind)
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision deployed in the database, or None when nothing is."""
+    context = MigrationContext.configure(
+        connection,
+        opts={"version_table": VERSION_TABLE, "version_table_schema": VERSION_TABLE_SCHEMA},
+    )
+    return context.get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision the package ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the package ships no migrations"
+    return head
+
+
 def upgrade(
-    url: str | None = None,
+    url: str | Connection | None = None,
     revision: str = "head",
     *,
     reader_role: str | None = None,
@@ -80,6 +72,9 @@ def upgrade(
     strict_schedules: bool | None = None,
 ) -> None:
     """Apply the migrations up to ``revision`` in one transaction.
+
+    ``url`` is a database URL (default: DATABASE_URL), or a Connection whose
+    open transaction the migrations run in.
 
     ``reader_role`` and ``refresher_role`` name the roles revision 0011 grants
     to (default: SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE,
@@ -89,7 +84,7 @@ def upgrade(
     0010 cannot install the refresh schedules in pg_cron; False only warns; None
     (the default) follows SOLEFLIP_ANALYTICS_STRICT_SCHEDULES, else warns.
     """
-    config = alembic_config(url)
+    config = _config(url)
     for purpose, name in ((READER, reader_role), (REFRESHER, refresher_role)):
         if name is not None:
             config.attributes[OPTIONS[purpose]] = name
@@ -98,6 +93,11 @@ def upgrade(
     command.upgrade(config, revision)
 
 
-def downgrade(url: str | None = None, revision: str = "base") -> None:
+def downgrade(url: str | Connection | None = None, revision: str = "base") -> None:
     """Revert the migrations down to ``revision`` ("base" removes everything)."""
-    command.downgrade(alembic_config(url), revision)
+    command.downgrade(_config(url), revision)
+
+
+def history() -> None:
+    """Print the packaged migrations, newest first."""
+    command.history(alembic_config())

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from soleflip_analytics.names import SCHEMA
 from soleflip_analytics.paths import view_sql_path
-from soleflip_analytics.view_migrations import SCHEMA
 
 
 class NotDeployedError(RuntimeError):

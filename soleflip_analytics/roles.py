@@ -35,22 +35,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.catalog import known_views
-from soleflip_analytics.view_migrations import SCHEMA, grant_view_access
-
-READER = "reader"
-REFRESHER = "refresher"
-PURPOSES = (READER, REFRESHER)
-
-DEFAULT_ROLE_NAMES: Mapping[str, str] = {
-    READER: "metabase_reader",
-    REFRESHER: "analytics_refresher",
-}
-ENVIRONMENT_VARIABLES: Mapping[str, str] = {
-    READER: "SOLEFLIP_ANALYTICS_READER_ROLE",
-    REFRESHER: "SOLEFLIP_ANALYTICS_REFRESHER_ROLE",
-}
-# alembic -x NAME=... and upgrade(url, NAME=...) alike.
-OPTIONS: Mapping[str, str] = {READER: "reader_role", REFRESHER: "refresher_role"}
+from soleflip_analytics.names import (
+    DEFAULT_ROLE_NAMES,
+    ENVIRONMENT_VARIABLES,
+    OPTIONS,
+    PURPOSES,
+    READER,
+    REFRESHER,
+    SCHEMA,
+)
+from soleflip_analytics.view_migrations import grant_view_access
 
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Role names PostgreSQL reserves, or that mean something else in a GRANT.

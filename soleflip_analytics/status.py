@@ -9,8 +9,8 @@ from sqlalchemy import func, select, table, text
 from sqlalchemy.engine import Connection
 
 from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
+from soleflip_analytics.names import SCHEMA
 from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
-from soleflip_analytics.view_migrations import SCHEMA
 
 
 @dataclass(frozen=True)

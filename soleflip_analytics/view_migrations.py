@@ -23,10 +23,8 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from soleflip_analytics.names import SCHEMA, TIERS
 from soleflip_analytics.paths import function_sql_path, sql_dir, view_sql_path
-
-SCHEMA = "analytics"
-TIERS = ("hourly", "daily", "weekly")
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
-from soleflip_analytics.local_server import find_pg_cron
+from soleflip_analytics.demo.server import find_pg_cron
 from soleflip_analytics.paths import sql_dir
 
 SERVER_USER = "postgres"  # the unprivileged OS account that runs the server as root

@@ -31,8 +31,8 @@ from soleflip_analytics.dashboards.model import Card
 from soleflip_analytics.dashboards.payloads import template_tags
 from soleflip_analytics.dashboards.sql_template import render
 from soleflip_analytics.dashboards.templates import DASHBOARDS
+from soleflip_analytics.demo import seed
 from soleflip_analytics.paths import sql_dir
-from soleflip_analytics.seed import seed
 
 CARD_VIEWS = sorted(refresh_support.CARD_VIEWS)
 CARDS = {card.name: card for dashboard in DASHBOARDS for card in dashboard.cards}

@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
-from soleflip_analytics.local_server import LocalServer, free_port
+from soleflip_analytics.demo import seed
+from soleflip_analytics.demo.server import LocalServer, free_port
 from soleflip_analytics.paths import view_sql_path
-from soleflip_analytics.seed import seed
 
 
 def _script() -> str:

@@ -24,8 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ProgrammingError
 
+from soleflip_analytics.cli.dashboards import dashboards
 from soleflip_analytics.dashboards.client import MetabaseClient
-from soleflip_analytics.dashboards.commands import dashboards
 from soleflip_analytics.dashboards.descriptions import view_descriptions
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.model import GRID_COLUMNS

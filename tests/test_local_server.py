@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, text
 
-from soleflip_analytics.local_server import LocalServer, LocalServerError, find_pg_cron
+from soleflip_analytics.demo.server import LocalServer, LocalServerError, find_pg_cron
 
 
 def test_a_server_with_its_database_settings_and_pg_cron_is_gone_afterwards() -> None:

@@ -22,8 +22,8 @@ from small_shop import small_shop
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import view_status
+from soleflip_analytics.cli.dashboards import dashboards
 from soleflip_analytics.dashboards import preview as preview_module
-from soleflip_analytics.dashboards.commands import dashboards
 from soleflip_analytics.dashboards.inventory import INVENTORY_MANAGEMENT
 from soleflip_analytics.dashboards.model import GRID_COLUMNS
 from soleflip_analytics.dashboards.preview import format_value, write_preview

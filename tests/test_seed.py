@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import SourceContractError, upgrade
-from soleflip_analytics.seed import create_source_contract, seed
+from soleflip_analytics.demo import create_source_contract, seed
 
 UNTIL = datetime(2026, 6, 1, tzinfo=timezone.utc)
 

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 from fastapi import Depends, HTTPException, status
 from sqlalchemy.engine import Engine
 
-from soleflip_analytics.db import engine_from_url, sync_engine
-from soleflip_analytics.deploy import InvalidDatabaseUrl
+from soleflip_analytics.db import InvalidDatabaseUrl, engine_from_url, sync_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from soleflip_analytics.api.dependencies import DatabaseEngine, synchronous
+from soleflip_analytics.db import one_line
 from soleflip_analytics.refresh import RefreshResult, refresh_views
 
 TRIGGERED_BY = "api"  # in analytics.refresh_log
@@ -31,11 +32,6 @@ logger = logging.getLogger(__name__)
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def one_line(error: BaseException) -> str:
-    """The driver's message (or the exception's) on one line."""
-    return " ".join(str(getattr(error, "orig", None) or error).split())
 
 
 @dataclass(frozen=True)

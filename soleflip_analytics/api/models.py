@@ -7,20 +7,50 @@ the rest come from the library's own results.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
+import itertools
+import textwrap
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from soleflip_analytics.api.jobs import JobState
 from soleflip_analytics.dashboards.model import Dashboard
 from soleflip_analytics.dashboards.payloads import Bundle
 from soleflip_analytics.refresh import RefreshResult
+from soleflip_analytics.schedules import ScheduleStatus
 from soleflip_analytics.status import ViewStatus
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True, from_attributes=True)
+
+
+def _attribute_docs(source: type) -> dict[str, str]:
+    """The docstrings written under a class's attributes, by attribute name."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(source))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    docs = {}
+    for field, after in itertools.pairwise(body.body):
+        if (isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            docs[field.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def _model_of(name: str, source: type, doc: str) -> type[_Body]:
+    """A body with the fields of the dataclass ``source``: names, types and docstrings."""
+    hints = get_type_hints(source)
+    docs = _attribute_docs(source)
+    fields = {
+        field.name: (hints[field.name], Field(description=docs.get(field.name)))
+        for field in dataclasses.fields(source)
+    }
+    return create_model(name, __base__=_Body, __doc__=doc, __module__=__name__, **fields)
 
 
 def _seconds(interval: timedelta | None) -> float | None:
@@ -188,31 +218,11 @@ class HealthProblemInfo(_Body):
     """What is wrong and what to do."""
 
 
-class ScheduleInfo(_Body):
-    """One pg_cron job of the package (from a ScheduleStatus): declared, installed, running."""
-
-    job: str
-    """tiers, stale or purge."""
-    description: str
-    schedule: str
-    """Cron expression, evaluated by pg_cron in GMT."""
-    command: str
-    installed: bool
-    reason: str | None
-    """Why it is not installed, and how to fix that."""
-    cron_job_name: str | None
-    cron_database: str | None
-    """The database whose cron.job holds it."""
-    found: bool | None
-    """pg_cron has it now; null when pg_cron's tables could not be read (lookup_error)."""
-    cron_schedule: str | None
-    active: bool | None
-    last_run_status: str | None
-    """succeeded or failed: the latest run that ended."""
-    last_run_started_at: datetime | None
-    last_run_ended_at: datetime | None
-    last_run_message: str | None
-    lookup_error: str | None
+ScheduleInfo = _model_of(
+    "ScheduleInfo",
+    ScheduleStatus,
+    "One pg_cron job of the package (from a ScheduleStatus): declared, installed, running.",
+)
 
 
 class ScheduleSetup(_Body):

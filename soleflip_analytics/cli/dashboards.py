@@ -7,20 +7,17 @@ from functools import partial
 from pathlib import Path
 
 import click
-from sqlalchemy import pool
-from sqlalchemy.exc import DBAPIError
 
-from soleflip_analytics.dashboards.client import MetabaseClient, MetabaseError
+from soleflip_analytics.cli.common import Commands, connected, database_url_option
+from soleflip_analytics.dashboards.client import MetabaseClient
 from soleflip_analytics.dashboards.export import export
 from soleflip_analytics.dashboards.payloads import METABASE_VERSION
 from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.push import COLLECTION_NAME, push
 from soleflip_analytics.dashboards.templates import DASHBOARDS
-from soleflip_analytics.dashboards.validate import TemplateError
-from soleflip_analytics.db import NotInstalledError, engine_from_url
 
 
-@click.group("dashboards")
+@click.group("dashboards", cls=Commands)
 def dashboards() -> None:
     """Metabase dashboard templates (Executive, Product Analytics, Platform Performance,
     Inventory Management) over the analytics views."""
@@ -41,10 +38,7 @@ def dashboards() -> None:
 )
 def export_command(out: Path, database_id: int | None) -> None:
     """Write each dashboard's REST API payloads (cards, dashboard, placements) as JSON."""
-    try:
-        written = export(out, database_id)
-    except TemplateError as error:
-        raise click.ClickException(str(error)) from error
+    written = export(out, database_id)
     click.echo(
         f"Wrote {len(written)} files for {len(DASHBOARDS)} dashboards to {out} "
         f"(Metabase {METABASE_VERSION} API)."
@@ -100,10 +94,7 @@ def push_command(
         connect = partial(MetabaseClient.with_api_key, metabase_url, api_key)
     else:
         connect = partial(MetabaseClient.login, metabase_url, username, password)
-    try:
-        result = push(connect, database, collection, sync_timeout)
-    except (MetabaseError, TemplateError) as error:
-        raise click.ClickException(str(error)) from error
+    result = push(connect, database, collection, sync_timeout)
     for action in result.actions:
         click.echo(action)
     described = result.data_model
@@ -131,22 +122,11 @@ def push_command(
     type=click.Choice([dashboard.slug for dashboard in DASHBOARDS], case_sensitive=False),
     help="Only this dashboard (repeatable; default: all four).",
 )
-@click.option(
-    "--database-url",
-    envvar="DATABASE_URL",
-    show_envvar=True,
-    metavar="URL",
-    help="postgresql://user:password@host:port/dbname of the database holding the views.",
-)
+@database_url_option
 def preview_command(out: Path, slugs: tuple[str, ...], database_url: str | None) -> None:
     """Run every card against the live views (filters at their defaults) and write one
     self-contained HTML page of the dashboards, which opens offline, without Metabase."""
     selected = [dashboard for dashboard in DASHBOARDS if dashboard.slug in slugs] or None
-    engine = engine_from_url(database_url, poolclass=pool.NullPool)
-    try:
+    with connected(database_url) as engine:
         written = write_preview(engine, out, selected)
-    except (DBAPIError, NotInstalledError) as error:
-        raise click.ClickException(str(error).splitlines()[0]) from error
-    finally:
-        engine.dispose()
     click.echo(f"Wrote the dashboards preview to {written}")

@@ -1,0 +1,114 @@
+"""What every command shares: the database option, the connection helper, the error style
+and the exit codes.
+
+Exit codes, for every verb: 0 success; 1 the operation failed or found
+problems (drift, a failed refresh, an unhealthy database, a missing source
+contract); 2 it could not start (cannot connect, no database URL, bad usage);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import URL, create_engine, make_url, pool
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from soleflip_analytics.catalog import UnknownTableError, UnknownViewError
+from soleflip_analytics.contract import SourceContractError
+from soleflip_analytics.dashboards.client import MetabaseError
+from soleflip_analytics.dashboards.validate import TemplateError
+from soleflip_analytics.db import DatabaseUrlMissing, NotInstalledError, one_line, resolve_url
+from soleflip_analytics.demo.server import LocalServerError
+from soleflip_analytics.drift import NotDeployedError
+from soleflip_analytics.schedules import SchedulesNotInstalledError
+
+EXIT_FAILED = 1
+EXIT_CANNOT_START = 2
+EXIT_INTERRUPTED = 130
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class CannotConnect(RuntimeError):
+    """The database server could not be reached or refused us."""
+
+
+class CommandFailed(RuntimeError):
+    """An operation failed in a way the user can act on; the message says how."""
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class Commands(click.Group):
+    """A group whose commands' errors become one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CannotConnect as error:
+            fail(str(error), EXIT_CANNOT_START)
+        except DatabaseUrlMissing:
+            fail("no database URL: pass --database-url or set DATABASE_URL "
+                 "(postgresql://user:password@host:port/dbname)", EXIT_CANNOT_START)
+        except ArgumentError as error:
+            fail(f"not a database URL: {one_line(error)}", EXIT_CANNOT_START)
+        except (UnknownViewError, UnknownTableError) as error:
+            fail(str(error), EXIT_CANNOT_START)
+        except (SourceContractError, NotDeployedError, NotInstalledError, LocalServerError,
+                SchedulesNotInstalledError, MetabaseError, TemplateError, CommandFailed) as error:
+            fail(str(error))
+        except DBAPIError as error:
+            fail(one_line(error))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+database_url_option = click.option(
+    "--database-url",
+    envvar="DATABASE_URL",
+    metavar="URL",
+    help="postgresql://user:password@host:port/dbname (default: $DATABASE_URL).",
+)
+
+
+def display(url: str | URL) -> str:
+    """The URL as a user writes it, password hidden."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def connected(database_url: str | None) -> Iterator[Engine]:
+    """An engine for the database, after one successful connection."""
+    url = resolve_url(database_url)
+    engine = create_engine(
+        url, poolclass=pool.NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    try:
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as error:
+            raise CannotConnect(f"cannot connect to {display(url)}: {one_line(error)}") from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, fed with (done, total)."""
+    with click.progressbar(length=max(total, 1), label=label, file=sys.stderr,
+                           show_pos=True, width=30) as bar:
+        def update(done: int, _total: int) -> None:
+            bar.update(done - bar.pos)
+        yield update

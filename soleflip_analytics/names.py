@@ -1,0 +1,37 @@
+"""The package's fixed names: its schema, refresh tiers, option and environment names.
+
+Every floor of the package may import this module; it imports nothing, least
+of all Alembic, so the runtime library never loads the migration machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+SCHEMA = "analytics"
+TIERS = ("hourly", "daily", "weekly")
+
+# The shop keeps its own alembic_version; ours has a name of its own.
+VERSION_TABLE = "soleflip_analytics_version"
+VERSION_TABLE_SCHEMA = "public"
+
+# The package's two roles, by purpose (see soleflip_analytics.roles).
+READER = "reader"
+REFRESHER = "refresher"
+PURPOSES = (READER, REFRESHER)
+
+DEFAULT_ROLE_NAMES: Mapping[str, str] = {
+    READER: "metabase_reader",
+    REFRESHER: "analytics_refresher",
+}
+ENVIRONMENT_VARIABLES: Mapping[str, str] = {
+    READER: "SOLEFLIP_ANALYTICS_READER_ROLE",
+    REFRESHER: "SOLEFLIP_ANALYTICS_REFRESHER_ROLE",
+}
+# alembic -x NAME=... and upgrade(url, NAME=...) alike.
+OPTIONS: Mapping[str, str] = {READER: "reader_role", REFRESHER: "refresher_role"}
+
+# alembic -x strict_schedules=true, or upgrade(..., strict_schedules=True): fail
+# the deploy when the refresh schedules cannot be installed in pg_cron.
+STRICT_SCHEDULES_OPTION = "strict_schedules"
+STRICT_SCHEDULES_ENVIRONMENT = "SOLEFLIP_ANALYTICS_STRICT_SCHEDULES"
