@@ -480,7 +480,7 @@ def test_dashboards_preview_without_a_url_says_what_every_command_says(tmp_path:
 
 
 def test_every_option_of_dashboards_push_has_a_help_text() -> None:
-    from soleflip_analytics.dashboards.commands import push_command
+    from soleflip_analytics.cli.dashboards import push_command
 
     assert [option.name for option in push_command.params if not option.help] == []
 

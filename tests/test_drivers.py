@@ -14,8 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics import check_health, refresh_views, view_status
-from soleflip_analytics.db import sqlstate
-from soleflip_analytics.deploy import resolve_url
+from soleflip_analytics.db import resolve_url, sqlstate
 
 DRIVERS = ["postgresql", "postgresql+psycopg", "postgresql+psycopg2"]
 
