@@ -2,15 +2,23 @@
 
 The first migration checks it before it creates anything, so a deploy onto a
 database without the shop's tables fails with one message and changes nothing.
+
+Each version of the contract is a constant that never changes once released:
+revision 0001 checks ``SOURCE_CONTRACT_V1`` (with ``COMPATIBLE_TYPES_V1``) and
+sends it with the check, so the frozen-migration test sees it. A contract that
+changes is a new ``SOURCE_CONTRACT_V<N>`` with the revision that needs it;
+``SOURCE_CONTRACT`` names the latest, which ``db check`` and the commands compare with.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 # Types compatible with each contract type, as pg_catalog.format_type() spells them.
-COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
+COMPATIBLE_TYPES_V1: Mapping[str, frozenset[str]] = {
     "uuid": frozenset({"uuid"}),
     "text": frozenset({"text", "character varying"}),
     "numeric": frozenset({"numeric"}),
@@ -18,7 +26,9 @@ COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
     "boolean": frozenset({"boolean"}),
 }
 
-SOURCE_CONTRACT: dict[str, dict[str, str]] = {
+Contract = Mapping[str, Mapping[str, str]]
+
+SOURCE_CONTRACT_V1: Contract = {
     "core.platforms": {
         "id": "uuid", "name": "text", "slug": "text", "created_at": "timestamptz",
     },
@@ -52,17 +62,27 @@ SOURCE_CONTRACT: dict[str, dict[str, str]] = {
     },
 }
 
-_COLUMNS_QUERY = text(
+# The latest version: what the running code compares the database with.
+SOURCE_CONTRACT: Contract = SOURCE_CONTRACT_V1
+COMPATIBLE_TYPES: Mapping[str, frozenset[str]] = COMPATIBLE_TYPES_V1
+
+# One row per contract column, in contract order: whether its table exists, and the
+# type it has (NULL when missing) and whether that type is one the contract accepts.
+_CHECK_QUERY = text(
     """
-    SELECT n.nspname || '.' || c.relname AS table_name,
-           a.attname AS column_name,
-           format_type(a.atttypid, NULL) AS column_type
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    SELECT e.table_name, e.column_name, e.contract_type, t.oid IS NOT NULL AS table_found,
+           format_type(a.atttypid, NULL) AS column_type,
+           format_type(a.atttypid, NULL) = ANY (string_to_array(e.accepted, '|')) AS compatible
+    FROM unnest(CAST(:tables AS text[]), CAST(:columns AS text[]), CAST(:types AS text[]),
+                CAST(:accepted AS text[]))
+         WITH ORDINALITY AS e (table_name, column_name, contract_type, accepted, position)
+    LEFT JOIN (pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace)
+           ON n.nspname || '.' || t.relname = e.table_name
+          AND t.relkind IN ('r', 'p', 'v', 'm', 'f')
     LEFT JOIN pg_catalog.pg_attribute a
-           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-      AND n.nspname || '.' || c.relname = ANY (:tables)
+           ON a.attrelid = t.oid AND a.attname = e.column_name AND a.attnum > 0
+          AND NOT a.attisdropped
+    ORDER BY e.position
     """
 )
 
@@ -71,35 +91,44 @@ class SourceContractError(RuntimeError):
     """The database lacks tables or columns that the analytics views read."""
 
 
-def contract_problems(connection: Connection) -> list[str]:
+def contract_problems(
+    connection: Connection,
+    contract: Contract = SOURCE_CONTRACT,
+    compatible_types: Mapping[str, frozenset[str]] = COMPATIBLE_TYPES,
+) -> list[str]:
     """Return one line per missing table, missing column or incompatible type."""
-    found: dict[str, dict[str, str]] = {}
-    for table, column, column_type in connection.execute(
-        _COLUMNS_QUERY, {"tables": list(SOURCE_CONTRACT)}
-    ):
-        found.setdefault(table, {})
-        if column is not None:
-            found[table][column] = column_type
-
-    problems = []
-    for table, columns in SOURCE_CONTRACT.items():
-        if table not in found:
-            problems.append(f"missing table {table}")
-            continue
-        for column, contract_type in columns.items():
-            actual = found[table].get(column)
-            if actual is None:
-                problems.append(f"missing column {table}.{column} ({contract_type})")
-            elif actual not in COMPATIBLE_TYPES[contract_type]:
-                problems.append(
-                    f"column {table}.{column} is {actual}, expected {contract_type}"
-                )
+    columns = [(table, column, contract_type)
+               for table, table_columns in contract.items()
+               for column, contract_type in table_columns.items()]
+    rows = connection.execute(_CHECK_QUERY, {
+        "tables": [table for table, _, _ in columns],
+        "columns": [column for _, column, _ in columns],
+        "types": [contract_type for _, _, contract_type in columns],
+        "accepted": ["|".join(sorted(compatible_types[contract_type]))
+                     for _, _, contract_type in columns],
+    })
+    problems: list[str] = []
+    for row in rows:
+        table, column = row.table_name, row.column_name
+        if not row.table_found:
+            if f"missing table {table}" not in problems:
+                problems.append(f"missing table {table}")
+        elif row.column_type is None:
+            problems.append(f"missing column {table}.{column} ({row.contract_type})")
+        elif not row.compatible:
+            problems.append(
+                f"column {table}.{column} is {row.column_type}, expected {row.contract_type}"
+            )
     return problems
 
 
-def check_source_contract(connection: Connection) -> None:
+def check_source_contract(
+    connection: Connection,
+    contract: Contract = SOURCE_CONTRACT,
+    compatible_types: Mapping[str, frozenset[str]] = COMPATIBLE_TYPES,
+) -> None:
     """Raise SourceContractError naming every problem, or return quietly."""
-    problems = contract_problems(connection)
+    problems = contract_problems(connection, contract, compatible_types)
     if problems:
         raise SourceContractError(
             "The database does not hold the shop tables the analytics views read "

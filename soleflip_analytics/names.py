@@ -20,7 +20,8 @@ READER = "reader"
 REFRESHER = "refresher"
 PURPOSES = (READER, REFRESHER)
 
-DEFAULT_ROLE_NAMES: Mapping[str, str] = {
+# The names revision 0011 gives the roles when none are configured. Released: never edit it.
+DEFAULT_ROLE_NAMES_V1: Mapping[str, str] = {
     READER: "metabase_reader",
     REFRESHER: "analytics_refresher",
 }

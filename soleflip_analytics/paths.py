@@ -30,3 +30,8 @@ def view_sql_path(view_name: str, version: int) -> Path:
 
 def function_sql_path(function_name: str, version: int) -> Path:
     return sql_dir() / "functions" / function_name / f"v{version}.sql"
+
+
+def schema_sql_path(topic: str, version: int, down: bool = False) -> Path:
+    """``sql/schema/<topic>/v<N>.sql``, or the ``v<N>_down.sql`` that undoes it."""
+    return sql_dir() / "schema" / topic / f"v{version}{'_down' if down else ''}.sql"

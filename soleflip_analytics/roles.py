@@ -20,6 +20,10 @@ migrations add or rebuild. The names come from ``alembic -x reader_role=...
 -x refresher_role=...``, from ``upgrade(url, reader_role=..., refresher_role=...)``,
 from SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE, or are
 the defaults; they are fixed when 0011 is applied (``analytics.package_roles``).
+
+What 0011 grants is ``PRIVILEGES_V1``, a constant that never changes once
+released (its downgrade revokes the same). Roles that need more, or less, get
+a new revision granting or revoking the difference, with ``PRIVILEGES_V2``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.catalog import known_views
 from soleflip_analytics.names import (
-    DEFAULT_ROLE_NAMES,
+    DEFAULT_ROLE_NAMES_V1,
     ENVIRONMENT_VARIABLES,
     OPTIONS,
     PURPOSES,
@@ -50,11 +54,14 @@ _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Role names PostgreSQL reserves, or that mean something else in a GRANT.
 _RESERVED = frozenset({"public", "none", "current_role", "current_user", "session_user"})
 
+Privileges = Mapping[str, tuple[str, ...]]
+
 # What each role may do besides SELECT on every materialized view of schema
-# analytics, as "PRIVILEGE ON OBJECT": granted by the upgrade, revoked by the
+# analytics, as "PRIVILEGE ON OBJECT": granted by revision 0011, revoked by its
 # downgrade. Routines not listed here are SECURITY INVOKER and run with the
 # caller's own privileges (PUBLIC may execute those, as PostgreSQL's default).
-PRIVILEGES: Mapping[str, tuple[str, ...]] = {
+# Released: never edit it.
+PRIVILEGES_V1: Privileges = {
     READER: (
         "USAGE ON SCHEMA analytics",
         # "data as of", and the business time zone the dashboards' date filters use
@@ -93,7 +100,7 @@ def validate_role_name(name: str, purpose: str) -> str:
         raise InvalidRoleNameError(
             f"{option} {name!r} is not a valid role name: use 1 to 63 lower-case letters, "
             "digits and underscores, starting with a letter or an underscore "
-            f"(for example {DEFAULT_ROLE_NAMES[purpose]}). Nothing was changed."
+            f"(for example {DEFAULT_ROLE_NAMES_V1[purpose]}). Nothing was changed."
         )
     if name.startswith("pg_") or name in _RESERVED:
         raise InvalidRoleNameError(
@@ -103,11 +110,11 @@ def validate_role_name(name: str, purpose: str) -> str:
     return name
 
 
-def configured_role_names() -> dict[str, str]:
+def configured_role_names(defaults: Mapping[str, str]) -> dict[str, str]:
     """Purpose -> role name, inside a migration, validated.
 
     From ``alembic -x reader_role=...``, ``upgrade(url, reader_role=...)``, the
-    environment, or the default, in that order.
+    environment, or ``defaults`` (the migration's version of them), in that order.
     """
     x_arguments = context.get_x_argument(as_dictionary=True)
     attributes = context.config.attributes
@@ -116,7 +123,7 @@ def configured_role_names() -> dict[str, str]:
             x_arguments.get(OPTIONS[purpose])
             or attributes.get(OPTIONS[purpose])
             or os.environ.get(ENVIRONMENT_VARIABLES[purpose])
-            or DEFAULT_ROLE_NAMES[purpose],
+            or defaults[purpose],
             purpose,
         )
         for purpose in PURPOSES
@@ -133,8 +140,9 @@ def _quote(connection: Connection, name: str) -> str:
     return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
-def install_roles(connection: Connection, names: Mapping[str, str]) -> None:
-    """Create the roles that are missing, record them, and grant them their privileges."""
+def install_roles(connection: Connection, names: Mapping[str, str],
+                  privileges: Privileges) -> None:
+    """Create the roles that are missing, record them, and grant them ``privileges``."""
     deployer = connection.execute(text("SELECT current_user::text")).scalar_one()
     for purpose, name in names.items():
         role = connection.execute(
@@ -150,14 +158,14 @@ def install_roles(connection: Connection, names: Mapping[str, str]) -> None:
                 + ("a superuser" if role.rolsuper
                    else f"{deployer}, which runs the migrations, or a member of it")
                 + f", and may do everything the {purpose} role must not; choose another "
-                f"name (default {DEFAULT_ROLE_NAMES[purpose]}). Nothing was changed."
+                f"name (default {DEFAULT_ROLE_NAMES_V1[purpose]}). Nothing was changed."
             )
         connection.execute(
             text("INSERT INTO analytics.package_roles (role_name, purpose, created_by_package) "
                  "VALUES (:name, :purpose, :created)"),
             {"name": name, "purpose": purpose, "created": role is None},
         )
-        for privilege in PRIVILEGES[purpose]:
+        for privilege in privileges[purpose]:
             connection.exec_driver_sql(f"GRANT {privilege} TO {_quote(connection, name)}")
         connection.exec_driver_sql(
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quote(connection, deployer)} "
@@ -202,8 +210,9 @@ def _warn_about_readable_sources(connection: Connection, reader: str) -> None:
         )
 
 
-def remove_roles(connection: Connection) -> None:
-    """Revoke what install_roles granted; drop the roles it created, where nothing else uses them.
+def remove_roles(connection: Connection, privileges: Privileges) -> None:
+    """Revoke what install_roles granted (with the same ``privileges``); drop the roles it
+    created, where nothing else uses them.
 
     Roles belong to the whole server: another database may hold privileges of
     a role created here. Such a role is left in place with a warning.
@@ -220,7 +229,7 @@ def remove_roles(connection: Connection) -> None:
                 f"REVOKE SELECT ON {_quote(connection, SCHEMA)}.{_quote(connection, view)} "
                 f"FROM {name}"
             )
-        for privilege in PRIVILEGES[role.purpose]:
+        for privilege in privileges[role.purpose]:
             connection.exec_driver_sql(f"REVOKE {privilege} FROM {name}")
         connection.exec_driver_sql(
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quote(connection, role.granted_by)} "

@@ -9,14 +9,27 @@ tracking is installed (revision 0009), they also put it on any table a new view
 version reads; once the package's roles are (revision 0011), they grant them
 SELECT on the view, which a rebuilt view would otherwise lose.
 
-A routine of the package that changes between releases lives the same way in
-``sql/functions/<name>/v<N>.sql`` (CREATE OR REPLACE, the signature never
-changes; a new signature is a new routine).
+Every routine of the package lives the same way in
+``sql/functions/<name>/v<N>.sql`` (a new signature is a new routine). The
+package's tables, plain views and grants live in ``sql/schema/<topic>/v<N>.sql``
+(undone by ``v<N>_down.sql``), which include the routines they create in their
+place with psql's ``\\ir`` (sql/README.md maps each object to its file).
+
+Frozen migrations: a released revision does the same thing forever, on any
+new database. So a revision reads only what never changes once released: its
+``vN.sql`` files, named with their version, and versioned constants it names
+itself (``SOURCE_CONTRACT_V1``, ``PRIVILEGES_V1``, ``DEFAULT_ROLE_NAMES_V1``);
+the jobs revision 0010 schedules are the rows of its SQL file. Never edit a
+released file or constant, nor what these verbs send: add ``vN+1`` and a new
+revision. The running code (``db check``, status, health) may use the latest
+versions. ``tests/test_frozen_migrations.py`` records the statements every
+revision sends and fails when a released one changes.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from alembic import op
@@ -24,9 +37,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from soleflip_analytics.names import SCHEMA, TIERS
-from soleflip_analytics.paths import function_sql_path, sql_dir, view_sql_path
+from soleflip_analytics.paths import function_sql_path, schema_sql_path, view_sql_path
 
 logger = logging.getLogger(__name__)
+
+
+_INCLUDE = re.compile(r"^\\ir (\S+)$", re.MULTILINE)
+
+
+def read_sql_file(path: Path) -> str:
+    """A file's SQL, each ``\\ir <relative path>`` line replaced by that file, as in psql."""
+    return _INCLUDE.sub(lambda match: read_sql_file(path.parent / match[1]), path.read_text())
 
 
 def run_sql_file(connection: Connection, path: Path, search_path: str | None = None) -> None:
@@ -40,7 +61,7 @@ def run_sql_file(connection: Connection, path: Path, search_path: str | None = N
     # written, colons and percent signs (format('%I', ...)) and all.
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(path.read_text())
+        cursor.execute(read_sql_file(path))
     finally:
         cursor.close()
     connection.execute(
@@ -48,9 +69,10 @@ def run_sql_file(connection: Connection, path: Path, search_path: str | None = N
     )
 
 
-def run_schema_file(name: str) -> None:
-    """Run ``sql/schema/<name>`` (the package's bookkeeping objects)."""
-    run_sql_file(op.get_bind(), sql_dir() / "schema" / name)
+def run_schema_file(topic: str, version: int, down: bool = False) -> None:
+    """Run ``sql/schema/<topic>/v<version>.sql`` (the package's bookkeeping objects),
+    or with ``down`` the ``v<version>_down.sql`` that undoes it."""
+    run_sql_file(op.get_bind(), schema_sql_path(topic, version, down))
 
 
 def track_source_tables() -> None:

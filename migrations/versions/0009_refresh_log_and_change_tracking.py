@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    run_schema_file("refresh_v1.sql")
+    run_schema_file("refresh", version=1)
     create_function("track_changes", version=1)
     create_function("view_is_stale", version=1)
     create_function("refresh_lock_holder", version=1)
@@ -26,4 +26,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_schema_file("refresh_v1_down.sql")
+    run_schema_file("refresh", version=1, down=True)

@@ -17,10 +17,10 @@ depends_on = None
 
 def upgrade() -> None:
     strict = strict_requested()  # validated before anything changes
-    run_schema_file("schedules_v1.sql")
+    run_schema_file("schedules", version=1)
     install_jobs(op.get_bind(), strict=strict)
 
 
 def downgrade() -> None:
     remove_jobs(op.get_bind())
-    run_schema_file("schedules_v1_down.sql")
+    run_schema_file("schedules", version=1, down=True)

@@ -6,7 +6,13 @@ Revises: 0010
 
 from alembic import op
 
-from soleflip_analytics.roles import configured_role_names, install_roles, remove_roles
+from soleflip_analytics.roles import (
+    DEFAULT_ROLE_NAMES_V1,
+    PRIVILEGES_V1,
+    configured_role_names,
+    install_roles,
+    remove_roles,
+)
 from soleflip_analytics.view_migrations import run_schema_file
 
 revision = "0011"
@@ -16,11 +22,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    names = configured_role_names()  # validated before anything changes
-    run_schema_file("roles_v1.sql")
-    install_roles(op.get_bind(), names)
+    names = configured_role_names(DEFAULT_ROLE_NAMES_V1)  # validated before anything changes
+    run_schema_file("roles", version=1)
+    install_roles(op.get_bind(), names, PRIVILEGES_V1)
 
 
 def downgrade() -> None:
-    remove_roles(op.get_bind())
-    run_schema_file("roles_v1_down.sql")
+    remove_roles(op.get_bind(), PRIVILEGES_V1)
+    run_schema_file("roles", version=1, down=True)

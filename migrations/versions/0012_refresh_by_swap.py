@@ -13,7 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    run_schema_file("swap_v1.sql")
+    run_schema_file("swap", version=1)
     update_function("refresh_lock_holder", version=2)
     update_function("refresh_view", version=2)
 
@@ -21,4 +21,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     update_function("refresh_view", version=1)
     update_function("refresh_lock_holder", version=1)
-    run_schema_file("swap_v1_down.sql")
+    run_schema_file("swap", version=1, down=True)

@@ -12,7 +12,7 @@ endpoints were::
     app.dependency_overrides[soleflip_analytics.api.require_auth] = verify_jwt
 
 Without the first override the endpoints use DATABASE_URL; without the second
-they allow everyone. See the README, "HTTP API".
+they allow everyone. See docs/api.md.
 """
 
 from soleflip_analytics.api.dependencies import get_engine, require_auth

@@ -1,7 +1,9 @@
 """The package's pg_cron jobs: installed by migration 0010, reported by status and health.
 
 Which jobs exist, what they run and when is data: the rows of
-``analytics.schedules`` (``sql/schema/schedules_v1.sql``). This module puts
+``analytics.schedules`` (``sql/schema/schedules/v1.sql``), versioned and
+frozen like every SQL file a revision runs; a change of jobs is a new file and
+revision. This module puts
 them into pg_cron wherever the server allows, takes them out again, and looks
 them up for ``view_status()`` and ``check_health()``.
 

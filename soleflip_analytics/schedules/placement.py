@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from soleflip_analytics.db import sqlstate
 from soleflip_analytics.names import STRICT_SCHEDULES_ENVIRONMENT, STRICT_SCHEDULES_OPTION
 
+# How revision 0010 names the jobs (cron_job_name): released, never edit it.
 JOB_PREFIX = "soleflip_analytics:"
 MINIMUM_PG_CRON = (1, 4)
 _NAME_BYTES = 63  # cron.job.jobname is of type name
@@ -67,7 +68,8 @@ def _preload_fix(database: str) -> str:
     return (
         f"Set shared_preload_libraries = 'pg_cron' and cron.database_name = '{database}' in "
         "postgresql.conf (managed services: the same settings as server parameters or flags; "
-        "see 'Refresh schedules' in the soleflip-analytics README) and restart the server; "
+        "see 'Enabling pg_cron on a server' in the soleflip-analytics docs/schedules.md) "
+        "and restart the server; "
         f"{REINSTALL}."
     )
 

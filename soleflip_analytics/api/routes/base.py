@@ -59,7 +59,7 @@ class LibraryErrors(APIRoute):
                     status.HTTP_403_FORBIDDEN,
                     f"the database role of these endpoints may not do this: {one_line(error)}. "
                     "Migrations run as the deploying role; refreshes and status need a member "
-                    "of the refresher role (README, 'Roles and privileges').",
+                    "of the refresher role (docs/roles.md).",
                 ) from None
 
         return translated

@@ -119,7 +119,7 @@ def _install_schedules(bind: DatabaseEngine) -> ScheduleSetup:
 )
 async def setup_refresh_schedule(engine: Database) -> ScheduleSetup:
     """Install the package's pg_cron jobs, which refresh each tier when it is due
-    (README, "Refresh schedules"); the migrations install them on upgrade, so this is for a
+    (docs/schedules.md); the migrations install them on upgrade, so this is for a
     database upgraded before pg_cron was enabled. 409 when pg_cron cannot take
     them: the message says why and how to fix it."""
     return await asyncio.to_thread(_install_schedules, engine)

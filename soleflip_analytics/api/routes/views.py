@@ -115,7 +115,7 @@ def _drop_refused(what: str) -> str:
         "over HTTP would leave the migrations believing it exists. To remove the views, "
         "downgrade: `soleflip-analytics db downgrade <revision>` (`db downgrade base` "
         "removes everything the package made); to rebuild a view, downgrade and upgrade "
-        "its migration, or add a migration (README: How to add or change a view)."
+        "its migration, or add a migration (docs/contributing.md: Add or change a view)."
     )
 
 

@@ -1,4 +1,4 @@
--- Undo roles_v1.sql (the migration has revoked the roles' privileges first).
+-- Undo v1.sql (the migration has revoked the roles' privileges first).
 
 DROP FUNCTION analytics.sources_have_rows(text);
 DROP FUNCTION analytics.log_refresh_failure(text, text, timestamptz, text, text);

@@ -6,17 +6,7 @@ CREATE SCHEMA analytics;
 COMMENT ON SCHEMA analytics IS
     'Materialized views for Metabase dashboards, managed by soleflip-analytics migrations.';
 
-CREATE FUNCTION analytics.is_time_zone(zone text) RETURNS boolean
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
-BEGIN
-    PERFORM now() AT TIME ZONE zone;
-    RETURN true;
-EXCEPTION WHEN invalid_parameter_value THEN
-    RETURN false;
-END
-$$;
-COMMENT ON FUNCTION analytics.is_time_zone(text) IS
-    'True when PostgreSQL knows the time zone name (for example Europe/Berlin).';
+\ir ../../functions/is_time_zone/v1.sql
 
 CREATE TABLE analytics.settings (
     singleton           boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -28,13 +18,7 @@ INSERT INTO analytics.settings DEFAULT VALUES;
 -- planner takes the views' join with this row for a join with 1,330 rows.
 ANALYZE analytics.settings;
 
--- The views join this row; without it they would refresh empty.
-CREATE FUNCTION analytics.keep_settings_row() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-BEGIN
-    RAISE EXCEPTION 'analytics.settings must keep its one row: UPDATE it instead of deleting it';
-END
-$$;
+\ir ../../functions/keep_settings_row/v1.sql
 CREATE TRIGGER keep_settings_row BEFORE DELETE OR TRUNCATE ON analytics.settings
     FOR EACH STATEMENT EXECUTE FUNCTION analytics.keep_settings_row();
 COMMENT ON TABLE analytics.settings IS

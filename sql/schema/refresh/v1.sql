@@ -104,22 +104,7 @@ COMMENT ON COLUMN analytics.refresh_requests.requested_at IS 'When the latest re
 -- ---------------------------------------------------------------------------
 -- What each view reads, from the dependency catalog.
 
-CREATE FUNCTION analytics.is_tracked(relation oid) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN c.relkind = 'm' THEN n.nspname = 'analytics'
-                WHEN c.relkind IN ('r', 'p') THEN
-                    EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                            WHERE t.tgrelid = c.oid
-                              AND t.tgname = 'soleflip_analytics_track_changes'
-                              AND t.tgenabled <> 'D')
-                ELSE false
-           END
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid = relation
-$$;
-COMMENT ON FUNCTION analytics.is_tracked(oid) IS
-    'True when changes to the relation are recorded: a table with an enabled trigger soleflip_analytics_track_changes (in analytics.source_changes), or a materialized view of schema analytics (its refreshes, in analytics.refresh_log).';
+\ir ../../functions/is_tracked/v1.sql
 
 CREATE VIEW analytics.view_sources AS
 WITH RECURSIVE reads (view_oid, source_oid) AS (
@@ -185,215 +170,35 @@ COMMENT ON COLUMN analytics.refresh_order.view_name IS 'Materialized view in sch
 COMMENT ON COLUMN analytics.refresh_order.level IS
     '0 for a view that reads only tables; otherwise one more than the highest level of the views it reads.';
 
-CREATE FUNCTION analytics.matview_oid(view_name text) RETURNS oid
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    found oid;
-BEGIN
-    SELECT c.oid INTO found
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND c.relname = matview_oid.view_name;
-    IF found IS NULL THEN
-        RAISE EXCEPTION 'analytics.% is not a materialized view', pg_catalog.quote_ident(view_name)
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'Known views: ' || coalesce(
-                      (SELECT pg_catalog.string_agg(m.matviewname::text, ', ' ORDER BY m.matviewname)
-                       FROM pg_catalog.pg_matviews m WHERE m.schemaname = 'analytics'), 'none');
-    END IF;
-    RETURN found;
-END
-$$;
-COMMENT ON FUNCTION analytics.matview_oid(text) IS
-    'Oid of a materialized view of schema analytics, by name; an error listing the known views otherwise.';
+\ir ../../functions/matview_oid/v1.sql
 
-CREATE FUNCTION analytics.allows_concurrent_refresh(index_oid oid) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT i.indisunique AND i.indisvalid AND i.indimmediate
-           AND i.indpred IS NULL AND i.indexprs IS NULL
-    FROM pg_catalog.pg_index i
-    WHERE i.indexrelid = index_oid
-$$;
-COMMENT ON FUNCTION analytics.allows_concurrent_refresh(oid) IS
-    'True for a valid unique index on plain columns without WHERE: what REFRESH MATERIALIZED VIEW CONCURRENTLY needs.';
+\ir ../../functions/allows_concurrent_refresh/v1.sql
 
 -- ---------------------------------------------------------------------------
 -- Change tracking.
 
-CREATE FUNCTION analytics.track_source_tables() RETURNS SETOF text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    source record;
-BEGIN
-    FOR source IN
-        SELECT DISTINCT s.source_oid, s.source_schema, s.source_name
-        FROM analytics.view_sources s
-        WHERE s.source_kind IN ('r', 'p') AND NOT s.tracked
-        ORDER BY s.source_schema, s.source_name
-    LOOP
-        IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                   WHERE t.tgrelid = source.source_oid
-                     AND t.tgname = 'soleflip_analytics_track_changes') THEN
-            -- present but disabled: someone turned it off on purpose
-            RETURN NEXT pg_catalog.format('%I.%I', source.source_schema, source.source_name);
-        -- Ownership, not only the TRIGGER privilege: the downgrade must be able
-        -- to drop the trigger again.
-        ELSIF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
-                                      WHERE c.oid = source.source_oid), 'USAGE') THEN
-            EXECUTE pg_catalog.format(
-                'CREATE TRIGGER soleflip_analytics_track_changes '
-                'AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I.%I '
-                'FOR EACH STATEMENT EXECUTE FUNCTION analytics.track_changes()',
-                source.source_schema, source.source_name);
-        ELSE
-            RAISE WARNING 'soleflip-analytics cannot track changes to %.%: the deploying role does not own it',
-                source.source_schema, source.source_name
-                USING HINT = 'Views reading it count as always stale. Run the migrations as a member of the table''s owner role and upgrade again.';
-            RETURN NEXT pg_catalog.format('%I.%I', source.source_schema, source.source_name);
-        END IF;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION analytics.track_source_tables() IS
-    'Put trigger soleflip_analytics_track_changes on every table a view of schema analytics reads and that lacks it; returns the tables left untracked (not owned by the current role, or the trigger disabled).';
+\ir ../../functions/track_source_tables/v1.sql
 
 -- ---------------------------------------------------------------------------
 -- The log.
 
-CREATE FUNCTION analytics.prune_refresh_bookkeeping(view_name text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    -- Log entries of the view past the retention period or beyond its newest
-    -- N; never its latest success, which staleness and "data as of" rest on.
-    DELETE FROM analytics.refresh_log l
-    WHERE l.view_name = prune_refresh_bookkeeping.view_name
-      AND (l.finished_at < pg_catalog.now() - (SELECT s.log_retention
-                                               FROM analytics.refresh_settings s)
-           OR l.id <= (SELECT k.id FROM analytics.refresh_log k
-                       WHERE k.view_name = prune_refresh_bookkeeping.view_name
-                       ORDER BY k.id DESC
-                       OFFSET (SELECT s.log_max_entries_per_view
-                               FROM analytics.refresh_settings s)
-                       LIMIT 1))
-      AND l.id <> coalesce((SELECT max(k.id) FROM analytics.refresh_log k
-                            WHERE k.view_name = prune_refresh_bookkeeping.view_name
-                              AND k.status = 'succeeded'), 0);
+\ir ../../functions/prune_refresh_bookkeeping/v1.sql
 
-    -- Entries of views that no longer exist, past the retention period.
-    DELETE FROM analytics.refresh_log l
-    WHERE l.finished_at < pg_catalog.now() - (SELECT s.log_retention
-                                              FROM analytics.refresh_settings s)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_matviews m
-                      WHERE m.schemaname = 'analytics' AND m.matviewname = l.view_name);
-
-    -- Change records of server processes that have ended, once the latest
-    -- successful refresh of every view saw them: they can no longer make any
-    -- view stale (later refreshes take later snapshots).
-    DELETE FROM analytics.source_changes c
-    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid = c.backend_pid)
-      AND NOT EXISTS (
-          SELECT FROM pg_catalog.pg_matviews m
-          WHERE m.schemaname = 'analytics'
-            AND NOT coalesce(pg_catalog.pg_visible_in_snapshot(c.last_xid, (
-                    SELECT l.snapshot FROM analytics.refresh_log l
-                    WHERE l.view_name = m.matviewname AND l.status = 'succeeded'
-                    ORDER BY l.id DESC LIMIT 1)), false));
-$$;
-COMMENT ON FUNCTION analytics.prune_refresh_bookkeeping(text) IS
-    'Delete old log entries (see analytics.refresh_settings) and change records that can no longer matter.';
-
-CREATE FUNCTION analytics.log_refresh(
-    view_name text,
-    triggered_by text,
-    status text,
-    method text,
-    started_at timestamptz,
-    row_count bigint,
-    error text,
-    detail text,
-    snapshot pg_snapshot
-) RETURNS analytics.refresh_log
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    entry analytics.refresh_log;
-BEGIN
-    INSERT INTO analytics.refresh_log
-        (view_name, triggered_by, status, method, started_at, finished_at,
-         row_count, error, detail, snapshot, refresh_xid)
-    VALUES ($1, $2, $3, $4, $5, pg_catalog.clock_timestamp(), $6, $7, $8, $9,
-            CASE WHEN $3 = 'succeeded' THEN pg_catalog.pg_current_xact_id() END)
-    RETURNING * INTO entry;
-    PERFORM analytics.prune_refresh_bookkeeping($1);
-    RETURN entry;
-END
-$$;
-COMMENT ON FUNCTION analytics.log_refresh(text, text, text, text, timestamptz, bigint, text, text, pg_snapshot) IS
-    'Write one entry to analytics.refresh_log (finished now; a success with its transaction) and prune the log.';
+\ir ../../functions/log_refresh/v1.sql
 
 -- ---------------------------------------------------------------------------
 -- Requests of callers that did not wait.
 
-CREATE FUNCTION analytics.request_refresh(view_name text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO analytics.refresh_requests AS r (view_name, request_xid, requested_at)
-    VALUES (view_name, pg_catalog.pg_current_xact_id(), pg_catalog.now())
-    ON CONFLICT ON CONSTRAINT refresh_requests_pkey
-    DO UPDATE SET request_xid = excluded.request_xid, requested_at = excluded.requested_at
-$$;
-COMMENT ON FUNCTION analytics.request_refresh(text) IS
-    'Ask for a refresh of the view. Commit it before trying the view''s refresh lock without waiting: whoever holds the lock then sees the request when it finishes.';
+\ir ../../functions/request_refresh/v1.sql
 
-CREATE FUNCTION analytics.has_refresh_request(view_name text) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT FROM analytics.refresh_requests r
-                   WHERE r.view_name = has_refresh_request.view_name)
-$$;
-COMMENT ON FUNCTION analytics.has_refresh_request(text) IS
-    'True when a refresh of the view was asked for after the snapshot of its latest refresh: refresh it once more (stale only).';
+\ir ../../functions/has_refresh_request/v1.sql
 
 -- ---------------------------------------------------------------------------
 -- Refreshing one view.
 
-CREATE FUNCTION analytics.refresh_lock_class() RETURNS integer
-LANGUAGE sql IMMUTABLE AS 'SELECT 1399614017';
-COMMENT ON FUNCTION analytics.refresh_lock_class() IS
-    'First key of the advisory lock that serializes the refreshes of a view; the second is the view''s oid.';
+\ir ../../functions/refresh_lock_class/v1.sql
 
-CREATE PROCEDURE analytics.refresh_tier(
-    tier text,
-    triggered_by text DEFAULT 'cron',
-    only_stale boolean DEFAULT false
-)
-LANGUAGE plpgsql AS $$
--- No SET clause: a procedure with one cannot COMMIT. Every name is qualified.
-DECLARE
-    target  record;
-    outcome analytics.refresh_log;
-BEGIN
-    IF refresh_tier.tier IS NULL OR refresh_tier.tier NOT IN ('hourly', 'daily', 'weekly') THEN
-        RAISE EXCEPTION 'unknown refresh tier %', pg_catalog.quote_literal(refresh_tier.tier)
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Tiers: hourly, daily, weekly.';
-    END IF;
-    FOR target IN
-        SELECT o.view_name
-        FROM analytics.refresh_order o
-        JOIN analytics.managed_views m ON m.view_name = o.view_name
-        WHERE m.tier = refresh_tier.tier
-        ORDER BY o.level, o.view_name
-    LOOP
-        outcome := analytics.refresh_view(target.view_name, true, refresh_tier.triggered_by,
-                                          refresh_tier.only_stale, true);
-        COMMIT;
-        WHILE outcome.status IN ('succeeded', 'up_to_date')
-              AND analytics.has_refresh_request(target.view_name) LOOP
-            outcome := analytics.refresh_view(target.view_name, true, refresh_tier.triggered_by,
-                                              true, false);
-            COMMIT;
-        END LOOP;
-    END LOOP;
-END
-$$;
-COMMENT ON PROCEDURE analytics.refresh_tier(text, text, boolean) IS
-    'Refresh the views of one tier (hourly, daily, weekly) in dependency order, each in its own transaction, for pg_cron: CALL analytics.refresh_tier(''hourly'').';
+\ir ../../functions/refresh_tier/v1.sql
 
 -- ---------------------------------------------------------------------------
 -- "Data as of" for dashboards.

@@ -47,77 +47,15 @@ ALTER FUNCTION analytics.refresh_lock_class() SET search_path = pg_catalog, pg_t
 -- refresh that failed outside refresh_view, and the health check's look at
 -- the sources.
 
-CREATE FUNCTION analytics.relation_oid(relation_name text, search_path name[]) RETURNS oid
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    parts text[];
-BEGIN
-    BEGIN
-        parts := pg_catalog.parse_ident(relation_oid.relation_name);
-    EXCEPTION WHEN invalid_parameter_value THEN
-        RETURN NULL;
-    END;
-    RETURN (
-        SELECT c.oid
-        FROM pg_catalog.pg_class c
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = parts[pg_catalog.array_length(parts, 1)]
-          AND CASE pg_catalog.array_length(parts, 1)
-                  WHEN 2 THEN n.nspname = parts[1]
-                  WHEN 1 THEN n.nspname = ANY (relation_oid.search_path)
-                  ELSE false
-              END
-        ORDER BY pg_catalog.array_position(relation_oid.search_path, n.nspname)
-        LIMIT 1);
-END
-$$;
-COMMENT ON FUNCTION analytics.relation_oid(text, name[]) IS
-    'Oid of a relation by name (schema-qualified, or looked up along the given schemas: pass current_schemas(true)), from the catalog alone: unlike to_regclass it needs no privilege on the schema. Null for an unknown or malformed name.';
+\ir ../../functions/relation_oid/v1.sql
 
-CREATE FUNCTION analytics.log_refresh_failure(
-    view_name text,
-    triggered_by text,
-    started_at timestamptz,
-    error text,
-    detail text
-) RETURNS analytics.refresh_log
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM analytics.matview_oid(log_refresh_failure.view_name);
-    RETURN analytics.log_refresh(log_refresh_failure.view_name, log_refresh_failure.triggered_by,
-                                 'failed', NULL, log_refresh_failure.started_at, NULL,
-                                 log_refresh_failure.error, log_refresh_failure.detail, NULL);
-END
-$$;
+\ir ../../functions/log_refresh_failure/v1.sql
 REVOKE EXECUTE ON FUNCTION analytics.log_refresh_failure(text, text, timestamptz, text, text)
     FROM PUBLIC;
 COMMENT ON FUNCTION analytics.log_refresh_failure(text, text, timestamptz, text, text) IS
     'Log a refresh of a view of schema analytics that failed outside analytics.refresh_view (a lost connection, say): a failed entry only, so that a caller cannot record a success.';
 
-CREATE FUNCTION analytics.sources_have_rows(view_name text) RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    source   record;
-    has_rows boolean;
-    seen     boolean := false;
-BEGIN
-    PERFORM analytics.matview_oid(sources_have_rows.view_name);
-    FOR source IN
-        SELECT DISTINCT s.source_schema, s.source_name
-        FROM analytics.view_sources s
-        WHERE s.view_name = sources_have_rows.view_name
-    LOOP
-        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %I.%I)',
-                                  source.source_schema, source.source_name)
-            INTO has_rows;
-        IF NOT has_rows THEN
-            RETURN false;
-        END IF;
-        seen := true;
-    END LOOP;
-    RETURN seen;
-END
-$$;
+\ir ../../functions/sources_have_rows/v1.sql
 REVOKE EXECUTE ON FUNCTION analytics.sources_have_rows(text) FROM PUBLIC;
 COMMENT ON FUNCTION analytics.sources_have_rows(text) IS
     'True when the view reads at least one source and every source it reads holds rows; for the health check of a role that may not read the sources themselves.';

@@ -1,4 +1,4 @@
--- Undo swap_v1.sql. Swaps already logged are recorded as what they were for
+-- Undo v1.sql. Swaps already logged are recorded as what they were for
 -- readers of the earlier version: full rebuilds.
 
 DROP FUNCTION analytics.refresh_by_swap(text);

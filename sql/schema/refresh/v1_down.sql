@@ -1,4 +1,4 @@
--- Undo refresh_v1.sql: first the triggers soleflip-analytics put on the
+-- Undo v1.sql: first the triggers soleflip-analytics put on the
 -- tables its views read, then its own objects.
 
 DO $$

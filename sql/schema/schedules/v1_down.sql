@@ -1,4 +1,4 @@
--- Undo schedules_v1.sql (after migration 0010 removed the pg_cron jobs).
+-- Undo v1.sql (after migration 0010 removed the pg_cron jobs).
 
 DROP PROCEDURE analytics.refresh_stale_views(text);
 DROP PROCEDURE analytics.run_scheduled_refreshes(text);
