@@ -37,7 +37,12 @@ from soleflip_analytics.db import (
 from soleflip_analytics.db import display_url as display
 from soleflip_analytics.demo.server import LocalServerError
 from soleflip_analytics.drift import NotDeployedError
-from soleflip_analytics.names import DEFAULT_ROLE_NAMES, ENVIRONMENT_VARIABLES, READER, REFRESHER
+from soleflip_analytics.names import (
+    DEFAULT_ROLE_NAMES_V1,
+    ENVIRONMENT_VARIABLES,
+    READER,
+    REFRESHER,
+)
 from soleflip_analytics.schedules import SchedulesNotInstalledError
 
 EXIT_FAILED = 1
@@ -64,7 +69,7 @@ def _grant_hint(command: str | None, error: DBAPIError) -> str:
     if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
         return ""
     names = {purpose: os.environ.get(ENVIRONMENT_VARIABLES[purpose]) or name
-             for purpose, name in DEFAULT_ROLE_NAMES.items()}
+             for purpose, name in DEFAULT_ROLE_NAMES_V1.items()}
     if command in ("refresh", "status", "health"):
         return (f" (`soleflip-analytics {command}` needs the refresher role: "
                 f"GRANT {names[REFRESHER]} TO the login of your database URL)")
