@@ -11,11 +11,11 @@ import asyncio
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import URL, create_engine, make_url, pool, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,14 +34,37 @@ def _async_classes() -> tuple[type, type] | None:
     return AsyncEngine, AsyncConnection
 
 
+# The oldest PostgreSQL major supported: CI runs the core tests on it, on 15 and on 18.
+OLDEST_SUPPORTED_MAJOR = 14
+# Seconds the package's own connections from a URL string wait for the server,
+# unless the URL sets connect_timeout itself (postgresql://…/shop?connect_timeout=30).
+CONNECT_TIMEOUT = 10
+DRIVERS = ("psycopg2", "psycopg")
+_URL_FORM = "postgresql://user:password@host:port/dbname"
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of "permission denied"
+
+
 class DatabaseUrlMissing(RuntimeError):
     """No database URL was given."""
+
+
+class InvalidDatabaseUrl(ValueError):
+    """The database URL is malformed, or names no PostgreSQL driver the package has."""
+
+
+class CannotConnectError(RuntimeError):
+    """The database server could not be reached, or refused the connection."""
+
+
+class UnsupportedServerError(RuntimeError):
+    """The PostgreSQL server is older than OLDEST_SUPPORTED_MAJOR."""
 
 
 def resolve_url(url: str | None) -> str:
     """The URL given, else DATABASE_URL, with psycopg2 as the driver unless one is named.
 
-    postgres:// (as some hosting services write it) is accepted too.
+    postgres:// (as some hosting services write it) is accepted too. A malformed URL,
+    or one of another database or driver, raises InvalidDatabaseUrl.
     """
     url = url or os.environ.get("DATABASE_URL")
     if not url:
@@ -51,8 +74,43 @@ def resolve_url(url: str | None) -> str:
         )
     for bare in ("postgres://", "postgresql://"):
         if url.startswith(bare):
-            return "postgresql+psycopg2://" + url[len(bare):]
+            url = "postgresql+psycopg2://" + url[len(bare):]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 (parsed on access: a port that is no number raises)
+    except (ArgumentError, ValueError):  # their messages may quote the password
+        raise InvalidDatabaseUrl(f"malformed database URL: write it as {_URL_FORM}") from None
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in DRIVERS:
+        raise InvalidDatabaseUrl(
+            f"unsupported database URL {parsed.drivername}://…: soleflip-analytics needs "
+            f"PostgreSQL through psycopg2 or psycopg ({_URL_FORM}, or "
+            f"postgresql+psycopg://…)"
+        )
     return url
+
+
+def engine_from_url(url: str | None, **options: Any) -> Engine:
+    """An Engine for a URL string (None: DATABASE_URL), psycopg2 unless the URL names
+    a driver, with a connect timeout of CONNECT_TIMEOUT seconds unless it sets one."""
+    resolved = make_url(resolve_url(url))
+    connect_args = {} if "connect_timeout" in resolved.query else {
+        "connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(resolved, connect_args=connect_args, **options)
+
+
+def display_url(url: str | URL) -> str:
+    """The URL as a user writes it, password hidden."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def require_supported_server(connection: Connection) -> None:
+    """Raise UnsupportedServerError for a server older than OLDEST_SUPPORTED_MAJOR."""
+    major = connection.dialect.server_version_info[0]
+    if major < OLDEST_SUPPORTED_MAJOR:
+        raise UnsupportedServerError(
+            f"PostgreSQL {major} is not supported: soleflip-analytics needs PostgreSQL "
+            f"{OLDEST_SUPPORTED_MAJOR} or later; nothing was changed."
+        )
 
 
 def one_line(error: BaseException) -> str:
@@ -82,7 +140,7 @@ def connect(bind: Bind) -> Iterator[Connection]:
         with bind.connect() as connection:
             yield _transactional(connection)
     elif isinstance(bind, str):
-        engine = create_engine(resolve_url(bind), poolclass=pool.NullPool)
+        engine = engine_from_url(bind, poolclass=pool.NullPool)
         try:
             with engine.connect() as connection:
                 yield connection
@@ -110,7 +168,7 @@ def sync_engine(bind: Engine | str | AsyncEngine) -> Engine:
     if isinstance(bind, Engine):
         return bind
     if isinstance(bind, str):
-        return create_engine(resolve_url(bind))
+        return engine_from_url(bind)
     async_classes = _async_classes()
     if async_classes and isinstance(bind, async_classes[0]):
         # The same database through psycopg2 (a dependency of this package).
@@ -148,8 +206,8 @@ def require_installed(connection: Connection) -> None:
         raise NotInstalledError(
             "This database lacks soleflip-analytics' refresh objects "
             "(analytics.refresh_view, analytics.log_refresh_failure, analytics.refresh_log): "
-            "apply the migrations first, "
-            "with soleflip_analytics.upgrade(url) or `alembic -x url=... upgrade head`."
+            "apply the migrations first: `soleflip-analytics db upgrade` (in Python: "
+            "soleflip_analytics.upgrade(url); with Alembic: `alembic -x url=... upgrade head`)."
         )
 
 

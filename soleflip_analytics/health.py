@@ -69,6 +69,11 @@ _SOURCES = text(
 _SOURCES_HAVE_ROWS = text("SELECT analytics.sources_have_rows(:view)")
 
 
+def _refresh_hint(view: str) -> str:
+    return (f"`soleflip-analytics refresh {view}` "
+            f"(in Python: soleflip_analytics.refresh_views(engine, [{view!r}])).")
+
+
 def check_health(
     bind: Bind,
     *,
@@ -126,15 +131,16 @@ def _check_view(
     if status is None or not status.exists:
         return [HealthProblem(
             name, "missing",
-            f"{view} does not exist. Apply the migrations (alembic upgrade head); if they are "
-            "applied, someone dropped it: downgrade and upgrade its migration to rebuild it.",
+            f"{view} does not exist. Apply the migrations (soleflip-analytics db upgrade); if "
+            "they are applied, someone dropped it: downgrade and upgrade its migration to "
+            "rebuild it.",
         )]
     problems = []
     if not status.populated:
         problems.append(HealthProblem(
             name, "not_populated",
             f"{view} is not populated, so every query on it fails. Refresh it: "
-            f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+            + _refresh_hint(name),
         ))
     elif status.stale and not _has_rows(connection, "analytics", name):
         if connection.execute(_SOURCES_HAVE_ROWS, {"view": name}).scalar_one():
@@ -144,7 +150,7 @@ def _check_view(
                 f"{view} is empty although its sources ("
                 + ", ".join(f"{schema}.{table_name}" for schema, table_name in sources)
                 + ") hold rows that changed since its last successful refresh. Refresh it: "
-                f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+                + _refresh_hint(name),
             ))
     limit = limits.get(name, limits.get(status.tier or ""))
     if status.data_as_of is None:
@@ -152,7 +158,7 @@ def _check_view(
             name, "never_refreshed",
             f"{view} has no successful refresh on record. Check that its refresh schedule "
             f"({status.tier or 'none'}) runs, or refresh it by hand: "
-            f"soleflip_analytics.refresh_views(engine, [{name!r}]).",
+            + _refresh_hint(name),
         ))
     elif limit is not None and status.age is not None and status.age > limit:
         problems.append(HealthProblem(

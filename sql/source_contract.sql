@@ -3,8 +3,6 @@
 -- this file exists for the tests, the demo and anyone starting from an empty
 -- database. The analytics migrations never run it.
 
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE SCHEMA IF NOT EXISTS catalog;
 CREATE SCHEMA IF NOT EXISTS inventory;

@@ -115,11 +115,13 @@ def create_slow_view(engine: Engine, name: str = "slow_order_count", seconds: fl
 
 
 def log_rows(engine: Engine, view: str | None = None) -> list[Any]:
+    """The refresh log after the deploy (which logs each view it built as a refresh)."""
     with engine.connect() as connection:
         return connection.execute(
             text(
                 "SELECT * FROM analytics.refresh_log "
-                "WHERE view_name = coalesce(:view, view_name) ORDER BY id"
+                "WHERE view_name = coalesce(:view, view_name) "
+                "AND triggered_by <> 'migration' ORDER BY id"
             ),
             {"view": view},
         ).all()

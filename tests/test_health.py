@@ -16,7 +16,11 @@ def problems(report: HealthReport) -> set[tuple[str | None, str]]:
     return {(problem.view, problem.check) for problem in report.problems}
 
 
-def test_healthy_after_a_refresh_and_never_refreshed_before(migrated_engine: Engine) -> None:
+def test_healthy_after_the_deploy_and_a_refresh_and_never_refreshed_without_them(
+    migrated_engine: Engine,
+) -> None:
+    assert check_health(migrated_engine).healthy  # the deploy's build counts as a refresh
+    execute(migrated_engine, "DELETE FROM analytics.refresh_log")
     before = check_health(migrated_engine)
     assert problems(before) == {(view, "never_refreshed") for view in ALL_VIEWS}
     assert "has no successful refresh on record" in before.problems[0].message
@@ -42,6 +46,7 @@ def test_missing_and_unpopulated_views(migrated_engine: Engine) -> None:
     text_ = str(report)
     assert "analytics.metabase_customer_geography does not exist" in text_
     assert "analytics.metabase_brand_analytics is not populated" in text_
+    assert "`soleflip-analytics refresh metabase_brand_analytics`" in text_
     assert "refresh_views(engine, ['metabase_brand_analytics'])" in text_
 
 

@@ -253,7 +253,8 @@ def test_the_refresher_refreshes_and_reads_status_without_reading_the_shop(
             isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("CALL analytics.refresh_tier('weekly')"))
         users = connection.execute(text(
-            "SELECT DISTINCT database_user::text FROM analytics.refresh_log"
+            "SELECT DISTINCT database_user::text FROM analytics.refresh_log "
+            "WHERE triggered_by <> 'migration'"  # the deploy's builds
         )).scalars().all()
     assert users == [f"{deployment.refresher_role}_login"]
     # After writes: events, refreshed without waiting (a request, then the refresh).

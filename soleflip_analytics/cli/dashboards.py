@@ -68,12 +68,15 @@ def export_command(out: Path, database_id: int | None, currency: str) -> None:
 
 
 @dashboards.command("push")
-@click.option("--metabase-url", required=True, envvar="METABASE_URL", show_envvar=True)
-@click.option("--api-key", envvar="METABASE_API_KEY", show_envvar=True, help="A Metabase API key.")
+@click.option("--metabase-url", required=True, envvar="METABASE_URL", show_envvar=True,
+              help="Where Metabase answers, e.g. http://localhost:3000.")
+@click.option("--api-key", envvar="METABASE_API_KEY", show_envvar=True,
+              help="A Metabase API key (Admin settings -> Authentication -> API keys).")
 @click.option(
     "--username", envvar="METABASE_USERNAME", show_envvar=True, help="Login (with --password)."
 )
-@click.option("--password", envvar="METABASE_PASSWORD", show_envvar=True)
+@click.option("--password", envvar="METABASE_PASSWORD", show_envvar=True,
+              help="Password of --username.")
 @click.option(
     "--database",
     help="Name of the Metabase database holding the analytics views "

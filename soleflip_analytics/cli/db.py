@@ -10,7 +10,7 @@ import click
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import deploy
-from soleflip_analytics.cli.common import connected, database_url_option, fail
+from soleflip_analytics.cli.common import connected, database_url_option, display, fail
 from soleflip_analytics.drift import check_drift
 from soleflip_analytics.schedules import install_schedules
 
@@ -79,10 +79,14 @@ def db_upgrade(revision: str, strict_schedules: bool, database_url: str | None) 
 
 @db.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help='Do not ask before "base" drops everything.')
 @database_url_option
-def db_downgrade(revision: str, database_url: str | None) -> None:
+def db_downgrade(revision: str, yes: bool, database_url: str | None) -> None:
     """Revert the migrations down to REVISION ("base" drops everything the package made)."""
     with connected(database_url) as engine:
+        if revision == "base" and not yes:
+            click.confirm(f"Drop every view, role grant and schedule of soleflip-analytics "
+                          f"in {display(engine.url)}?", abort=True, err=True)
         before = _current_revision(engine)
         with engine.begin() as connection, _migration_steps_echoed():
             deploy.downgrade(connection, revision)

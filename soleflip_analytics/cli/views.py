@@ -17,7 +17,7 @@ from soleflip_analytics.cli.common import (
     database_url_option,
     fail,
 )
-from soleflip_analytics.db import require_installed
+from soleflip_analytics.db import DatabaseUrlMissing, InvalidDatabaseUrl, require_installed
 from soleflip_analytics.health import HealthProblem, HealthReport, check_health
 from soleflip_analytics.names import TIERS
 from soleflip_analytics.refresh import FAILED, RefreshResult, refresh_views
@@ -150,7 +150,7 @@ def health_command(as_json: bool, database_url: str | None) -> None:
     try:
         with connected(database_url) as engine:
             report = check_health(engine)
-    except CannotConnect as error:
+    except (CannotConnect, InvalidDatabaseUrl, DatabaseUrlMissing) as error:
         if as_json:
             problem = HealthProblem(None, "cannot_connect", str(error))
             click.echo(_health_json(HealthReport(datetime.now(timezone.utc), (), (problem,))))

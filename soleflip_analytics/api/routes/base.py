@@ -16,6 +16,7 @@ from soleflip_analytics.api.models import (
 from soleflip_analytics.catalog import UnknownViewError
 from soleflip_analytics.contract import SourceContractError
 from soleflip_analytics.db import (
+    INSUFFICIENT_PRIVILEGE,
     NotInstalledError,
     one_line,
     sqlstate,
@@ -25,9 +26,6 @@ from soleflip_analytics.schedules import (
 )
 
 _NOT_INSTALLED_HINT = " (over HTTP: POST /views/create)"
-_INSUFFICIENT_PRIVILEGE = "42501"
-
-
 def _error(http_status: int, exception: BaseException) -> HTTPException:
     return HTTPException(http_status, one_line(exception))
 
@@ -55,7 +53,7 @@ class LibraryErrors(APIRoute):
                     f"the database cannot be reached or gave up on the query: {one_line(error)}",
                 ) from None
             except ProgrammingError as error:
-                if sqlstate(error) != _INSUFFICIENT_PRIVILEGE:
+                if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
                     raise
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN,
