@@ -29,7 +29,7 @@ from soleflip_analytics.db import (
     one_line,
     require_supported_server,
 )
-from soleflip_analytics.names import VERSION_TABLE, VERSION_TABLE_SCHEMA
+from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE, VERSION_TABLE_SCHEMA
 
 # How long DDL waits for a lock held by a reader before the deploy gives up,
 # instead of queueing every dashboard query behind it.
@@ -46,16 +46,19 @@ def _drop_version_table_if_empty(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE {table}"))
 
 
+# The deploy's own bookkeeping (logging the views it built) is marked, so that
+# tests/test_frozen_migrations.py tells it apart from what the revisions send.
+_MARK = DEPLOY_BOOKKEEPING_MARK
 _VIEWS = text(
-    "SELECT c.relname::text, c.oid FROM pg_catalog.pg_class c "
+    _MARK + "SELECT c.relname::text, c.oid FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND c.relispopulated"
 )
-_START = text("SELECT clock_timestamp(), pg_current_snapshot()::text")
-_CAN_LOG = text("SELECT to_regprocedure('analytics.log_refresh(text, text, text, text, "
+_START = text(_MARK + "SELECT clock_timestamp(), pg_current_snapshot()::text")
+_CAN_LOG = text(_MARK + "SELECT to_regprocedure('analytics.log_refresh(text, text, text, text, "
                 "timestamptz, bigint, text, text, pg_snapshot)') IS NOT NULL")
 _LOG_BUILD = text(
-    "SELECT analytics.log_refresh(:view, 'migration', 'succeeded', 'plain', :started, "
+    _MARK + "SELECT analytics.log_refresh(:view, 'migration', 'succeeded', 'plain', :started, "
     ":rows, NULL, 'built by the migration', CAST(:snapshot AS pg_snapshot))"
 )
 
@@ -69,7 +72,7 @@ def _log_builds(connection: Connection, views_before: dict[str, int], started: o
     quote = connection.dialect.identifier_preparer.quote
     for view, oid in connection.execute(_VIEWS).all():
         if views_before.get(view) != oid:
-            rows = connection.execute(text(f"SELECT count(*) FROM analytics.{quote(view)}"))
+            rows = connection.execute(text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}"))
             connection.execute(_LOG_BUILD, {"view": view, "started": started,
                                             "rows": rows.scalar_one(), "snapshot": snapshot})
 

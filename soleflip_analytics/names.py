@@ -14,6 +14,8 @@ TIERS = ("hourly", "daily", "weekly")
 # The shop keeps its own alembic_version; ours has a name of its own.
 VERSION_TABLE = "soleflip_analytics_version"
 VERSION_TABLE_SCHEMA = "public"
+# Starts every statement the deploy sends for itself rather than for a revision.
+DEPLOY_BOOKKEEPING_MARK = "/* soleflip_analytics deploy bookkeeping */ "
 
 # The package's two roles, by purpose (see soleflip_analytics.roles).
 READER = "reader"

@@ -15,7 +15,8 @@ role and the package's role names, savepoint names. The database is pg_cron's
 own (``cron.database_name``), so 0010 creates the extension and schedules the
 jobs in the migration's connection on every PostgreSQL major. Queries Alembic
 and SQLAlchemy make about the version table are left out (they belong to
-their versions, not to ours).
+their versions, not to ours), and so is the deploy's own bookkeeping, which
+``migrations/env.py`` marks (it logs the views a deploy built as refreshes).
 
 A NEW revision: add it, then record it with
 
@@ -45,7 +46,8 @@ from conftest import CRON_DATABASE
 from sqlalchemy import create_engine, make_url, pool
 from sqlalchemy.engine import Engine
 
-from soleflip_analytics.deploy import VERSION_TABLE, alembic_config
+from soleflip_analytics.deploy import alembic_config
+from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE
 
 STORED = Path(__file__).with_name("frozen_revisions.json")
 RECORD_NEW = "SOLEFLIP_ANALYTICS_RECORD_NEW_REVISIONS"
@@ -150,7 +152,8 @@ def record_revisions(engine: Engine) -> dict[str, list[str]]:
             getattr(command, direction)(config, target)
             connection.commit()
             statements = [normalise(statement)
-                          for sent in raw.sent if VERSION_TABLE not in sent
+                          for sent in raw.sent
+                          if VERSION_TABLE not in sent and DEPLOY_BOOKKEEPING_MARK not in sent
                           for statement in split_statements(sent)]
         recorded[key] = [_digest(statement) for statement in statements]
         recorded[key + " text"] = statements  # for the failure message only

