@@ -11,12 +11,19 @@ and refreshes all views once to warm up. Then, in this order, it measures:
 - baseline: plain ``REFRESH MATERIALIZED VIEW CONCURRENTLY`` of each view, one
   after another in refresh order, on one autocommit connection;
 - default: ``refresh_views(url)``, the package's strategy, while a reader thread
-  runs ``SELECT 1 FROM analytics.<view> LIMIT 1`` over all views in a loop and
-  records its longest wait;
+  runs every dashboard card's query (no filter values) in a loop and records
+  its longest wait;
 - after 1,000 new completed orders (one INSERT … SELECT on existing stock and
   platform ids): ``refresh_views(url, affected_by="transactions.orders",
   only_stale=True)``, with the reader thread running again;
 - nothing changed: ``refresh_views(url, only_stale=True)`` right after;
+- WAL per view: each view refreshed alone by the package's strategy, the WAL
+  written from ``pg_current_wal_lsn()`` before to after (a swapped view's
+  figure includes the views rebuilt with it);
+- freshness lag (freshness.measure_freshness): ``--freshness-rate`` orders a
+  second for ``--freshness-seconds``, each followed by
+  ``sync_on_order_event()``, and how long until the headline view and the
+  inventory view include each;
 - the rows of each view, and the size on disk of orders, stock, each view and
   the database;
 - every dashboard card's query, rendered with no filter values, once to warm
@@ -25,9 +32,11 @@ and refreshes all views once to warm up. Then, in this order, it measures:
   writers into transactions.orders with change tracking off and on
   (writer_throughput.measure_writers, with its own few setup rows).
 
-The views are those of analytics.refresh_order, however many there are. Prints
-a table, ending with each target of the issue "Speed at a million orders"
-against the measured figure, and writes every figure as JSON (default
+Each refresh also records when each view was done, in seconds from the
+refresh's start, and the WAL it wrote in all. The views are those of
+analytics.refresh_order, however many there are. Prints a table, ending with
+each target of the issues "Speed at a million orders" and "Speed II" against
+the measured figure, and writes every figure as JSON (default
 benchmarks/results-<orders>.json).
 """
 
@@ -38,17 +47,25 @@ import contextlib
 import json
 import os
 import platform
+import re
 import statistics
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from freshness import (  # beside this script, on sys.path when run as one
+    FreshnessFigures,
+    Lag,
+    measure_freshness,
+    report_freshness,
+)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from writer_throughput import (  # beside this script, on sys.path when run as one
+from writer_throughput import (
     WriterFigures,
     measure_writers,
     report_writers,
@@ -74,6 +91,9 @@ SETTINGS = {
 }
 
 NEW_ORDERS = 1_000
+
+# The dashboards whose numbers should move right after a sale (issue "Speed II").
+HEADLINE_DASHBOARDS = ("Executive", "Platform Performance")
 
 # The refreshes during which the reader runs (keys of Results.readers).
 READER_PHASES = {
@@ -116,6 +136,11 @@ class Refresh:
     views: dict[str, float]
     methods: dict[str, str | None] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    # Seconds from the refresh's start until each view was done (committed).
+    done_after: dict[str, float] = field(default_factory=dict)
+    # WAL written during the refresh (all views), and per view where measured alone.
+    wal_bytes: int | None = None
+    wal_per_view: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,12 +204,28 @@ class Results:
     # `alembic upgrade head` (soleflip_analytics.upgrade) on a database of its
     # own with the original system's 1,309 orders, contract check included.
     upgrade_seconds: float | None = None
+    # Each view refreshed alone by the package's strategy: seconds and WAL bytes.
+    alone: Refresh | None = None
+    freshness: FreshnessFigures | None = None
+    # The views the headline dashboards (HEADLINE_DASHBOARDS) read.
+    headline_views: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
 
 
-def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False) -> Refresh:
+def wal_lsn(engine: Engine) -> int:
+    """The server's current WAL position, in bytes."""
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").scalar_one()
+
+
+def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False,
+                  views: list[str] | None = None, wal: Engine | None = None) -> Refresh:
+    """refresh_views() timed; with ``wal``, the WAL written meanwhile (by anyone)."""
+    wal_before = None if wal is None else wal_lsn(wal)
+    started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
-    results = refresh_views(url, affected_by=affected_by, only_stale=only_stale)
+    results = refresh_views(url, views, affected_by=affected_by, only_stale=only_stale)
     seconds = time.perf_counter() - started
     failed = [result for result in results if not result.ok]
     if failed:
@@ -194,7 +235,29 @@ def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = F
         {result.view: result.duration.total_seconds() for result in results},
         {result.view: result.method for result in results},
         {result.view: result.status for result in results},
+        {result.view: (result.finished_at - started_at).total_seconds() for result in results},
+        None if wal is None else wal_lsn(wal) - wal_before,
     )
+
+
+def refresh_alone(url: str, engine: Engine, views: list[str]) -> Refresh:
+    """Each view refreshed by itself, one after another: seconds and WAL per view."""
+    seconds: dict[str, float] = {}
+    wal: dict[str, int] = {}
+    methods: dict[str, str | None] = {}
+    for view in views:
+        alone = timed_refresh(url, views=[view], wal=engine)
+        seconds[view], methods[view] = alone.seconds, alone.methods[view]
+        wal[view] = alone.wal_bytes or 0
+    return Refresh(sum(seconds.values()), seconds, methods, wal_bytes=sum(wal.values()),
+                   wal_per_view=wal)
+
+
+def headline_views(views: list[str]) -> list[str]:
+    """The views the cards of HEADLINE_DASHBOARDS read."""
+    read = {name for dashboard in DASHBOARDS if dashboard.name in HEADLINE_DASHBOARDS
+            for card in dashboard.cards for name in re.findall(r"analytics\.(\w+)", card.sql)}
+    return [view for view in views if view in read]
 
 
 UPGRADE_ORDERS = 1_309  # the original system's size
@@ -226,20 +289,36 @@ def refresh_order(engine: Engine) -> list[str]:
 def baseline_refresh(engine: Engine, views: list[str]) -> Refresh:
     """REFRESH MATERIALIZED VIEW CONCURRENTLY of each view, one after another."""
     timings: dict[str, float] = {}
+    done_after: dict[str, float] = {}
+    wal: dict[str, int] = {}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for view in views:
+            before = wal_lsn(engine)
             started = time.perf_counter()
             connection.exec_driver_sql(f"REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.{view}")
             timings[view] = time.perf_counter() - started
-    return Refresh(sum(timings.values()), timings)
+            done_after[view] = sum(timings.values())
+            wal[view] = wal_lsn(engine) - before
+    return Refresh(sum(timings.values()), timings, done_after=done_after,
+                   wal_bytes=sum(wal.values()), wal_per_view=wal)
+
+
+def card_queries() -> list[tuple[str, Any, dict[str, Any]]]:
+    """Every dashboard card's query with no filter values: (card name, SQL, parameters)."""
+    queries = []
+    for dashboard in DASHBOARDS:
+        for card in dashboard.cards:
+            query = render(card.sql, template_tags(card), {})
+            queries.append((card.name, text(query.sql), query.params))
+    return queries
 
 
 class Reader(threading.Thread):
-    """A dashboard reader: one cheap query per view in a loop; keeps its longest wait.
+    """A dashboard reader: every card's query in a loop; keeps its longest wait.
 
     It pauses PAUSE seconds between queries, as a dashboard does, so that it
     does not take a core away from the refresh it watches; a wait longer than
-    the pause is still seen whole.
+    the pause is still seen whole. ``max_wait_view`` names the card.
     """
 
     PAUSE = 0.005
@@ -248,6 +327,7 @@ class Reader(threading.Thread):
         super().__init__(daemon=True)
         self.engine = engine
         self.views = views
+        self.queries_to_run = card_queries()
         self.stopping = threading.Event()
         self.max_wait = 0.0
         self.max_wait_view = ""
@@ -256,13 +336,13 @@ class Reader(threading.Thread):
     def run(self) -> None:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             while not self.stopping.is_set():
-                for view in self.views:
+                for card, query, params in self.queries_to_run:
                     started = time.perf_counter()
-                    connection.exec_driver_sql(f"SELECT 1 FROM analytics.{view} LIMIT 1").all()
+                    connection.execute(query, params).all()
                     wait = time.perf_counter() - started
                     self.queries += 1
                     if wait > self.max_wait:
-                        self.max_wait, self.max_wait_view = wait, view
+                        self.max_wait, self.max_wait_view = wait, card
                     self.stopping.wait(self.PAUSE)
 
     def figures(self) -> ReaderWait:
@@ -341,8 +421,11 @@ def measure(
     writers: int = 8,
     writer_seconds: int = 5,
     writer_rounds: int = 3,
+    freshness_seconds: float = 120,
+    freshness_rate: float = 5,
 ) -> Results:
-    """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers."""
+    """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers,
+    ``freshness_seconds=0`` the freshness lag."""
     machine = machine_facts()
     with LocalServer("bench", settings=SETTINGS) as server:
         url = server.url
@@ -356,7 +439,7 @@ def measure(
             views = refresh_order(engine)
             baseline = baseline_refresh(engine, views)
             with reading(engine, views) as reader:
-                default = timed_refresh(url)
+                default = timed_refresh(url, wal=engine)
             readers = {"default": reader.figures()}
             with engine.begin() as connection:
                 inserted = connection.execute(INSERT_NEW_ORDERS, {"count": NEW_ORDERS}).rowcount
@@ -364,7 +447,7 @@ def measure(
                 raise SystemExit(f"inserted {inserted} orders, not {NEW_ORDERS}")
             with reading(engine, views) as reader:
                 after_new_orders = timed_refresh(
-                    url, affected_by="transactions.orders", only_stale=True
+                    url, affected_by="transactions.orders", only_stale=True, wal=engine
                 )
             readers["after_new_orders"] = reader.figures()
             only_stale_unchanged = timed_refresh(url, only_stale=True)
@@ -377,8 +460,11 @@ def measure(
                 }
             sizes = relation_sizes(engine, views)
             cards = card_timings(engine, runs)
+            alone = refresh_alone(url, engine, views)
         finally:
             engine.dispose()
+        freshness = (measure_freshness(url, freshness_seconds, freshness_rate)
+                     if freshness_seconds > 0 else None)
         # Last: the writers add rows and orders of their own.
         writer_figures = (
             measure_writers(url, writers, writer_seconds, writer_rounds)
@@ -406,6 +492,9 @@ def measure(
             writers=writer_figures,
             sizes=sizes,
             upgrade_seconds=upgrade_seconds,
+            alone=alone,
+            freshness=freshness,
+            headline_views=headline_views(views),
         )
         results.targets = check_targets(results)
         return results
@@ -421,11 +510,18 @@ def check_targets(results: Results) -> list[Target]:
     }
     longest_during = max(waits, key=lambda name: waits[name].max_wait_ms)
     writers = results.writers
+    after = results.after_new_orders
+    headline = [view for view in results.headline_views if view in after.done_after]
+    last_headline = max(headline, key=lambda view: after.done_after[view], default=None)
+    lags = results.freshness.lags if results.freshness is not None else {}
+    executive = lags.get("metabase_executive_metrics")
     return [
         Target("Refresh of all views", "s", 15, results.default.seconds,
                baseline=results.baseline.seconds,
                note=f"{len(results.default.views)} views; baseline: plain REFRESH "
                     "CONCURRENTLY one after another"),
+        Target("Refresh of all views / same run's baseline", "×", 0.35,
+               results.default.seconds / results.baseline.seconds),
         Target("Longest dashboard reader wait during a refresh", "ms", 100,
                results.reader_max_wait_ms,
                note=f"on {results.reader_max_wait_view}, during the "
@@ -435,6 +531,19 @@ def check_targets(results: Results) -> list[Target]:
         Target(f"After {NEW_ORDERS:,} new orders, affected views", "s", 15,
                results.after_new_orders.seconds,
                note=f"{len(results.after_new_orders.views)} views refreshed"),
+        Target(f"After {NEW_ORDERS:,} new orders, headline views done", "s", 5,
+               None if last_headline is None else after.done_after[last_headline],
+               note="not measured" if last_headline is None else
+                    f"the views of the {' and '.join(HEADLINE_DASHBOARDS)} dashboards, from the "
+                    f"refresh's start; last {last_headline}; " + ", ".join(
+                        f"{view} {after.done_after[view]:.1f} s" for view in headline)),
+        Target("Freshness lag of metabase_executive_metrics, p95", "s", 15,
+               None if executive is None else executive.p95,
+               note=_lag_note(results.freshness)),
+        Target("Freshness lag of metabase_executive_metrics, max", "s", 30,
+               None if executive is None or executive.missing else executive.max,
+               note="" if executive is None or not executive.missing else
+                    f"{executive.missing} orders never seen"),
         Target("only_stale with nothing changed", "ms", 100,
                1000 * results.only_stale_unchanged.seconds),
         Target("Every dashboard card p95 (worst card)", "ms", 50, worst.p95_ms,
@@ -452,6 +561,15 @@ def check_targets(results: Results) -> list[Target]:
     ]
 
 
+def _lag_note(figures: FreshnessFigures | None) -> str:
+    if figures is None:
+        return "not measured"
+    return (f"{figures.orders} orders at {figures.rate:g}/s, each followed by "
+            "sync_on_order_event(); " + "; ".join(
+                f"{view}: p50 {_figure(lag.p50, 's')}, p95 {_figure(lag.p95, 's')}, "
+                f"max {_figure(lag.max, 's')}" for view, lag in figures.lags.items()))
+
+
 def _figure(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
@@ -459,6 +577,8 @@ def _figure(value: float | None, unit: str) -> str:
         return f"{value:.2f} s"
     if unit == "ms":
         return f"{value:.0f} ms"
+    if unit == "×":
+        return f"{value:.2f} ×"
     return f"{value:.1f} %"
 
 
@@ -484,6 +604,8 @@ def report(results: Results) -> str:
         f"{'all views (wall)':34} {'':>10} {results.baseline.seconds:>11.2f} "
         f"{results.default.seconds:>10.2f}",
         "",
+        *report_done_after_and_wal(results),
+        "",
         f"warm-up refresh, all views: {results.warm_up.seconds:.2f} s",
     ]
     if results.sizes:  # the views under 1 MiB left out
@@ -505,6 +627,8 @@ def report(results: Results) -> str:
               for card in results.cards]
     worst = max(results.cards, key=lambda card: card.p95_ms)
     lines.append(f"worst p95: {worst.p95_ms:.1f} ms ({worst.card})")
+    if results.freshness is not None:
+        lines += ["", *report_freshness(results.freshness)]
     if results.writers is not None:
         writers = results.writers
         lines += [
@@ -530,6 +654,37 @@ def report(results: Results) -> str:
     return "\n".join(lines)
 
 
+def _mib(size: int | None) -> str:
+    return "-" if size is None else f"{size / 2**20:,.1f}"
+
+
+def report_done_after_and_wal(results: Results) -> list[str]:
+    """Per view: when it was done, from each refresh's start, and the WAL it wrote."""
+    baseline, default, after = results.baseline, results.default, results.after_new_orders
+    alone = results.alone or Refresh(0, {})
+    lines = [
+        "done after (s from the refresh's start) and WAL written (MiB; each view alone):",
+        f"{'view':34} {'baseline':>9} {'default':>8} {'+1,000':>7} "
+        f"{'WAL base':>9} {'WAL alone':>9}",
+    ]
+    for view in baseline.views:
+        done = [source.done_after.get(view) for source in (baseline, default, after)]
+        lines.append(
+            f"{view:34} " + " ".join(
+                f"{'-' if value is None else f'{value:.2f}':>{width}}"
+                for value, width in zip(done, (9, 8, 7), strict=True))
+            + f" {_mib(baseline.wal_per_view.get(view)):>9} "
+              f"{_mib(alone.wal_per_view.get(view)):>9}"
+            + ("  *" if view in results.headline_views else "")
+        )
+    lines.append(
+        f"WAL in all: baseline {_mib(baseline.wal_bytes)} MiB, default {_mib(default.wal_bytes)} "
+        f"MiB, after {NEW_ORDERS:,} new orders {_mib(after.wal_bytes)} MiB, each view alone "
+        f"{_mib(alone.wal_bytes)} MiB (a swapped view's WAL includes the views rebuilt with it; "
+        "* a headline view)")
+    return lines
+
+
 def results_to_json(results: Results) -> str:
     return json.dumps(asdict(results), indent=2) + "\n"
 
@@ -537,8 +692,14 @@ def results_to_json(results: Results) -> str:
 def results_from_json(source: str) -> Results:
     """Results from what results_to_json wrote (older files lack the newer fields)."""
     data: dict[str, Any] = json.loads(source)
-    for name in ("warm_up", "baseline", "default", "after_new_orders", "only_stale_unchanged"):
-        data[name] = Refresh(**data[name])
+    for name in ("warm_up", "baseline", "default", "after_new_orders", "only_stale_unchanged",
+                 "alone"):
+        if data.get(name) is not None:
+            data[name] = Refresh(**data[name])
+    if data.get("freshness") is not None:
+        data["freshness"]["lags"] = {view: Lag(**lag)
+                                     for view, lag in data["freshness"]["lags"].items()}
+        data["freshness"] = FreshnessFigures(**data["freshness"])
     data["cards"] = [CardTiming(**card) for card in data["cards"]]
     data["readers"] = {name: ReaderWait(**wait)
                        for name, wait in data.get("readers", {}).items()}
@@ -559,11 +720,15 @@ def main() -> None:
                         help="seconds of each writer run")
     parser.add_argument("--writer-rounds", type=int, default=3,
                         help="rounds of the writers, tracking off and on in each")
+    parser.add_argument("--freshness-seconds", type=float, default=120,
+                        help="seconds of orders for the freshness lag (0: skip it)")
+    parser.add_argument("--freshness-rate", type=float, default=5,
+                        help="orders per second for the freshness lag")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results-<orders>.json")
     args = parser.parse_args()
 
     results = measure(args.orders, args.runs, args.writers, args.writer_seconds,
-                      args.writer_rounds)
+                      args.writer_rounds, args.freshness_seconds, args.freshness_rate)
     print(report(results))
     path = args.json or Path(__file__).parent / f"results-{args.orders}.json"
     path.write_text(results_to_json(results))

@@ -8,6 +8,13 @@ stream still refreshes), then refreshes once every view that reads a changed
 table (catalog-derived, stale ones only, without waiting for a refresh that is
 already running). A hundred order events in a second thus cause one refresh per
 affected view, plus at most one more for events that arrive while it runs.
+
+The headline views (names.HEADLINE_VIEWS: the numbers the executive and
+platform dashboards show) have a lane of their own, with its own thread and a
+shorter ``headline_max_delay``: they are refreshed while the other views (the
+big inventory view above all) still run, never behind them. The two lanes
+refresh disjoint sets of views, and a view's refresh lock keeps any other
+refresher (another process, pg_cron) from refreshing it at the same time.
 """
 
 from __future__ import annotations
@@ -16,11 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
+from soleflip_analytics.catalog import select_views
 from soleflip_analytics.db import sync_engine
+from soleflip_analytics.names import HEADLINE_VIEWS
 from soleflip_analytics.refresh import refresh_views
 
 if TYPE_CHECKING:
@@ -32,8 +42,22 @@ STOCK_TABLE = "inventory.stock"
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class _Lane:
+    """The changed tables one background thread refreshes the views of."""
+
+    name: str
+    max_delay: float
+    headline: bool  # the headline views only, or every view but them
+    changed: set[str] = field(default_factory=set)
+    first_event: float = 0.0
+    last_event: float = 0.0
+    busy: bool = False
+    worker: threading.Thread | None = None
+
+
 class RefreshCoordinator:
-    """Coalesces change events into refreshes run by one background thread."""
+    """Coalesces change events into refreshes run by two background threads (lanes)."""
 
     def __init__(
         self,
@@ -43,41 +67,51 @@ class RefreshCoordinator:
         max_delay: float = 10.0,
         triggered_by: str = "event",
         statement_timeout: float = 600.0,
+        headline: Iterable[str] = HEADLINE_VIEWS,
+        headline_max_delay: float = 3.0,
     ) -> None:
+        """``headline``: the views of the fast lane (none: one lane for all views)."""
         self._engine = sync_engine(bind)
         self._owns_engine = self._engine is not bind
         self.quiet_period = quiet_period
         self.max_delay = max_delay
         self.triggered_by = triggered_by
         self.statement_timeout = statement_timeout
-        self._changed: set[str] = set()
-        self._first_event = self._last_event = 0.0
-        self._busy = self._hurry = self._closed = False
+        self.headline = frozenset(headline)
+        self._lanes = [_Lane("views", max_delay, headline=False)]
+        if self.headline:
+            self._lanes.append(_Lane("headline", headline_max_delay, headline=True))
+        self._hurry = self._closed = False
         self._condition = threading.Condition()
-        self._worker: threading.Thread | None = None
 
     def notify(self, tables: str | Iterable[str]) -> None:
         """Mark tables (such as 'transactions.orders') as changed; returns at once."""
         now = time.monotonic()
+        changed = [tables] if isinstance(tables, str) else list(tables)
         with self._condition:
             if self._closed:
                 raise RuntimeError("this RefreshCoordinator was closed")
-            if not self._changed:
-                self._first_event = now
-            self._last_event = now
-            self._changed.update([tables] if isinstance(tables, str) else tables)
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._run, name="soleflip-analytics-refresh", daemon=True
-                )
-                self._worker.start()
+            for lane in self._lanes:
+                if not lane.changed:
+                    lane.first_event = now
+                lane.last_event = now
+                lane.changed.update(changed)
+                if lane.worker is None:
+                    lane.worker = threading.Thread(
+                        target=self._run, args=(lane,), daemon=True,
+                        name=f"soleflip-analytics-refresh-{lane.name}",
+                    )
+                    lane.worker.start()
             self._condition.notify_all()
 
     @property
     def pending(self) -> frozenset[str]:
-        """Tables changed by events whose refresh has not started yet."""
+        """Tables changed by events whose refresh has not started yet (in either lane)."""
         with self._condition:
-            return frozenset(self._changed)
+            return frozenset().union(*(lane.changed for lane in self._lanes))
+
+    def _idle(self) -> bool:
+        return not any(lane.changed or lane.busy for lane in self._lanes)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Refresh what is pending now, without the quiet period, and wait until done.
@@ -87,7 +121,7 @@ class RefreshCoordinator:
         with self._condition:
             self._hurry = True
             self._condition.notify_all()
-            done = self._condition.wait_for(lambda: not self._changed and not self._busy, timeout)
+            done = self._condition.wait_for(self._idle, timeout)
             self._hurry = False
             return done
 
@@ -97,32 +131,42 @@ class RefreshCoordinator:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout)
+        for lane in self._lanes:
+            if lane.worker is not None:
+                lane.worker.join(timeout)
         if self._owns_engine:
             self._engine.dispose()
         return done
 
-    def _due(self) -> float:
-        return min(self._last_event + self.quiet_period, self._first_event + self.max_delay)
+    def _due(self, lane: _Lane) -> float:
+        return min(lane.last_event + self.quiet_period, lane.first_event + lane.max_delay)
 
-    def _run(self) -> None:
+    def _views(self, lane: _Lane, tables: list[str]) -> list[str]:
+        """The views of the lane that read the tables, in refresh order."""
+        with self._engine.connect() as connection, connection.begin():
+            affected = select_views(connection, affected_by=tables)
+        return [view for view in affected if (view in self.headline) == lane.headline]
+
+    def _run(self, lane: _Lane) -> None:
         while True:
             with self._condition:
-                while not self._changed or not (
-                    self._hurry or self._closed or time.monotonic() >= self._due()
+                while not lane.changed or not (
+                    self._hurry or self._closed or time.monotonic() >= self._due(lane)
                 ):
-                    if self._closed and not self._changed:
+                    if self._closed and not lane.changed:
                         return
-                    wait = None if not self._changed else self._due() - time.monotonic()
+                    wait = None if not lane.changed else self._due(lane) - time.monotonic()
                     self._condition.wait(wait)
-                tables, self._changed = sorted(self._changed), set()
-                self._busy = True
+                tables, lane.changed = sorted(lane.changed), set()
+                lane.busy = True
             try:
+                views = self._views(lane, tables)
                 results = refresh_views(
-                    self._engine, affected_by=tables, only_stale=True, wait=False,
+                    self._engine, views, only_stale=True, wait=False,
                     triggered_by=self.triggered_by, statement_timeout=self.statement_timeout,
-                )
+                    # The headline lane stays on one connection: a core for the others.
+                    parallel=1 if lane.headline else 2,
+                ) if views else []
                 for result in results:
                     if not result.ok:
                         logger.warning("refresh of analytics.%s failed: %s (%s)",
@@ -131,7 +175,7 @@ class RefreshCoordinator:
                 logger.exception("refreshing the views affected by %s failed", ", ".join(tables))
             finally:
                 with self._condition:
-                    self._busy = False
+                    lane.busy = False
                     self._condition.notify_all()
 
 

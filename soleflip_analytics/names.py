@@ -11,6 +11,11 @@ from collections.abc import Mapping
 SCHEMA = "analytics"
 TIERS = ("hourly", "daily", "weekly")
 
+# The hourly views behind the headline sales numbers (Executive and Platform
+# dashboards): refreshed first and on a lane of their own after order events,
+# never behind the big inventory view.
+HEADLINE_VIEWS = ("metabase_executive_metrics", "metabase_platform_performance")
+
 # The shop keeps its own alembic_version; ours has a name of its own.
 VERSION_TABLE = "soleflip_analytics_version"
 VERSION_TABLE_SCHEMA = "public"

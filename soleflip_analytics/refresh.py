@@ -10,7 +10,9 @@ an error inside it is logged there and leaves the view's previous rows in
 place. An error that escapes it (a lost connection, say) is logged from here.
 
 Views that do not read each other are refreshed side by side on separate
-connections (``parallel``), the longest (by its last refresh) first.
+connections (``parallel``), the longest (by its last refresh) first, then the
+headline views (names.HEADLINE_VIEWS), so that they never wait behind the
+long one, then the others, longest first.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from soleflip_analytics import arguments
 from soleflip_analytics.catalog import select_views
 from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
+from soleflip_analytics.names import HEADLINE_VIEWS
 
 # Statuses of a refresh, as in analytics.refresh_log.status.
 SUCCEEDED = "succeeded"
@@ -245,8 +248,9 @@ async def arefresh_views(
 
 
 def _levels(connection: Connection, targets: list[str]) -> list[list[str]]:
-    """The targets by dependency level, each level's longest (last refresh) first;
-    registered views that are missing (they have no level) first of all."""
+    """The targets by dependency level, each level's longest (last refresh) first, then
+    its headline views, then the others longest first; registered views that are
+    missing (they have no level) first of all."""
     wanted = set(targets)
     levels: dict[int, list[str]] = {}
     for view, level in connection.execute(_LEVELS):
@@ -254,7 +258,15 @@ def _levels(connection: Connection, targets: list[str]) -> list[list[str]]:
             levels.setdefault(level, []).append(view)
     leveled = {view for level in levels.values() for view in level}
     missing = [view for view in targets if view not in leveled]
-    return [missing] * bool(missing) + [levels[level] for level in sorted(levels)]
+    return [missing] * bool(missing) + [_headline_second(levels[level])
+                                        for level in sorted(levels)]
+
+
+def _headline_second(views: list[str]) -> list[str]:
+    """The longest view first, then the headline views, then the rest (each in order)."""
+    first, rest = views[:1], views[1:]
+    return (first + [view for view in rest if view in HEADLINE_VIEWS]
+            + [view for view in rest if view not in HEADLINE_VIEWS])
 
 
 def _rebuilt_by_swaps(connection: Connection,

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from soleflip_analytics import (
+    RefreshCoordinator,
     UnknownTableError,
     UnknownViewError,
     arefresh_views,
@@ -619,6 +620,74 @@ def test_a_burst_of_order_events_refreshes_each_affected_view_once(
     assert scalar(
         migrated_engine, "SELECT sum(total_orders) FROM analytics.metabase_executive_metrics"
     ) == 100
+
+
+def test_headline_views_follow_sales_while_a_long_view_refreshes(
+    migrated_engine: Engine,
+) -> None:
+    refresh_views(migrated_engine)
+    slow = create_slow_view(migrated_engine, seconds=8)
+    orders = "SELECT sum(total_orders) FROM analytics.metabase_executive_metrics"
+    before = scalar(migrated_engine, orders) or 0
+    coordinator = RefreshCoordinator(migrated_engine, quiet_period=0.1, max_delay=0.5,
+                                     headline_max_delay=0.5)
+    try:
+        add_sales(migrated_engine, 1)
+        coordinator.notify("transactions.orders")
+        wait_until(lambda: sleeping_backend(migrated_engine), timeout=10)
+        # A sale after the long refresh started: the headline lane shows it meanwhile.
+        add_sales(migrated_engine, 1)
+        coordinator.notify("transactions.orders")
+        wait_until(lambda: scalar(migrated_engine, orders) == before + 2, timeout=6)
+        assert sleeping_backend(migrated_engine) is not None, "the long refresh ended first"
+        assert coordinator.flush(timeout=30)
+    finally:
+        coordinator.close(timeout=30)
+    # The first refresh of the slow view (the second sale makes it refresh once more).
+    long_refresh = [e for e in log_rows(migrated_engine, slow) if e.triggered_by == "event"][0]
+    headline = [e for e in log_rows(migrated_engine, "metabase_executive_metrics")
+                if e.triggered_by == "event" and e.status == "succeeded"]
+    assert any(long_refresh.started_at < e.started_at and e.finished_at < long_refresh.finished_at
+               for e in headline)
+
+
+def test_the_coordinators_lanes_and_another_refresher_never_refresh_a_view_twice_at_once(
+    migrated_engine: Engine,
+) -> None:
+    refresh_views(migrated_engine)
+    coordinator = RefreshCoordinator(migrated_engine, quiet_period=0.05, max_delay=0.2,
+                                     headline_max_delay=0.1)
+    stop = threading.Event()
+
+    def other_refresher() -> None:
+        while not stop.is_set():
+            refresh_views(migrated_engine, wait=False, triggered_by="other")
+
+    other = threading.Thread(target=other_refresher)
+    other.start()
+    try:
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            add_sales(migrated_engine, 1)
+            coordinator.notify("transactions.orders")
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        other.join()
+        assert coordinator.close(timeout=30)
+    refreshes: dict[str, list] = {}
+    for entry in log_rows(migrated_engine):
+        if entry.status == "succeeded":
+            refreshes.setdefault(entry.view_name, []).append(entry)
+    assert {e.triggered_by for entries in refreshes.values() for e in entries} >= {
+        "event", "other"}
+    for view, entries in refreshes.items():
+        entries.sort(key=lambda e: e.started_at)
+        for earlier, later in zip(entries[:-1], entries[1:], strict=True):
+            assert earlier.finished_at <= later.started_at, (view, earlier.id, later.id)
+    assert scalar(migrated_engine, "SELECT sum(total_orders) FROM "
+                                   "analytics.metabase_executive_metrics") == scalar(
+        migrated_engine, "SELECT count(*) FROM transactions.orders WHERE status = 'completed'")
 
 
 def test_events_from_an_asyncio_application(migrated_engine: Engine, source_url: str) -> None:
