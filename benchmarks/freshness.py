@@ -1,10 +1,10 @@
 """Freshness lag: how long after a sale's commit the views show it.
 
 ``measure_freshness(url)`` plays the application: it commits one completed
-order at a time, at a steady ``rate`` per second for ``seconds``, each on an
-unsold stock item, and calls ``sync_on_order_event()`` after each commit, as
-the shop does. A poller reads, every POLL seconds, how many of those orders
-each watched view includes:
+order at a time, at a steady ``rate`` per second for ``seconds``, each of a
+stock item of its own (added, unsold, before the first order), and calls
+``sync_on_order_event()`` after each commit, as the shop does. A poller reads,
+every POLL seconds, how many of those orders each watched view includes:
 
 - ``metabase_executive_metrics``: its total of completed orders, less the
   total before the first order;
@@ -44,10 +44,14 @@ WATCHED = {
     ),
 }
 
-_UNSOLD = text(
-    "SELECT st.id::text FROM inventory.stock st "
-    "WHERE NOT EXISTS (SELECT FROM transactions.orders o WHERE o.inventory_item_id = st.id) "
-    "ORDER BY st.id LIMIT :count"
+# New stock items, copies of one existing item but for their ids.
+_NEW_ITEMS = text(
+    "INSERT INTO inventory.stock (product_id, supplier_id, size, color, condition, status, "
+    "    purchase_price, gross_purchase_price, vat_amount, purchase_date) "
+    "SELECT st.product_id, st.supplier_id, st.size, st.color, st.condition, 'in_stock', "
+    "       st.purchase_price, st.gross_purchase_price, st.vat_amount, st.purchase_date "
+    "FROM (SELECT * FROM inventory.stock LIMIT 1) st, generate_series(1, :count) "
+    "RETURNING id::text"
 )
 _EXECUTIVE_TOTAL = text(
     "SELECT coalesce(sum(total_orders), 0) FROM analytics.metabase_executive_metrics"
@@ -123,19 +127,17 @@ def measure_freshness(url: str, seconds: float = 120, rate: float = 5,
     try:
         with engine.connect() as connection:
             with connection.begin():
-                unsold = list(connection.execute(_UNSOLD, {"count": count}).scalars())
+                new_items = list(connection.execute(_NEW_ITEMS, {"count": count}).scalars())
                 base = connection.execute(_EXECUTIVE_TOTAL).scalar_one()
                 if base != connection.execute(_COMPLETED).scalar_one():
                     raise SystemExit("metabase_executive_metrics is not up to date before "
                                      "the freshness measurement")
-        if len(unsold) < count:
-            raise SystemExit(f"only {len(unsold)} unsold stock items, {count} needed")
         poller_connection = engine.connect()
         poller = threading.Thread(target=poll, args=(poller_connection, base), daemon=True)
         poller.start()
         started = time.monotonic()
         with engine.connect() as writer:
-            for number, item in enumerate(unsold):
+            for number, item in enumerate(new_items):
                 due = started + number / rate
                 time.sleep(max(0.0, due - time.monotonic()))
                 with writer.begin():

@@ -216,7 +216,7 @@ def wal_lsn(engine: Engine) -> int:
     """The server's current WAL position, in bytes."""
     with engine.connect() as connection:
         return connection.exec_driver_sql(
-            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").scalar_one()
+            "SELECT CAST(pg_current_wal_lsn() - '0/0'::pg_lsn AS bigint)").scalar_one()
 
 
 def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False,

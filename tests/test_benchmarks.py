@@ -1,7 +1,8 @@
 """The benchmark harness end to end at a tiny scale, and its chart.
 
 One run of benchmarks/refresh_benchmark.py's ``measure`` on its own throwaway
-server (2,000 orders, two runs per card, two writers for 1 s in one round):
+server (2,000 orders, two runs per card, two writers for 1 s in one round, the
+freshness lag over 2 s of orders):
 the figures must be complete and sane, survive the JSON round trip, and the
 report must show every target of the issue.
 """
@@ -22,8 +23,12 @@ from soleflip_analytics.dashboards.templates import DASHBOARDS
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 TARGETS = (
     "Refresh of all views",
+    "Refresh of all views / same run's baseline",
     "Longest dashboard reader wait during a refresh",
     "After 1,000 new orders, affected views",
+    "After 1,000 new orders, headline views done",
+    "Freshness lag of metabase_executive_metrics, p95",
+    "Freshness lag of metabase_executive_metrics, max",
     "only_stale with nothing changed",
     "Every dashboard card p95 (worst card)",
     "Change tracking's cost to writers (1 − on/off)",
@@ -45,7 +50,8 @@ def bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def results(bench: ModuleType) -> Any:
-    return bench.measure(orders=2000, runs=2, writers=2, writer_seconds=1, writer_rounds=1)
+    return bench.measure(orders=2000, runs=2, writers=2, writer_seconds=1, writer_rounds=1,
+                         freshness_seconds=2, freshness_rate=5)
 
 
 def test_every_view_has_a_baseline_and_a_default_time(results: Any) -> None:
@@ -73,11 +79,35 @@ def test_readers_ran_during_both_refreshes(results: Any) -> None:
     assert set(results.readers) == {"default", "after_new_orders"}
     for wait in results.readers.values():
         assert wait.queries > 0
-        assert wait.view in results.view_rows
+        assert wait.view in {card.name for dashboard in DASHBOARDS for card in dashboard.cards}
         assert 0 < wait.max_wait_ms
     longest = max(wait.max_wait_ms for wait in results.readers.values())
     assert results.reader_max_wait_ms == longest
     assert results.reader_queries == sum(wait.queries for wait in results.readers.values())
+
+
+def test_each_view_is_done_within_its_refresh_and_wal_is_counted(results: Any) -> None:
+    for refresh in (results.baseline, results.default, results.after_new_orders):
+        assert set(refresh.done_after) == set(refresh.views)
+        assert all(0 < done <= refresh.seconds * 1.01 for done in refresh.done_after.values())
+        assert refresh.wal_bytes > 0
+    assert set(results.baseline.wal_per_view) == set(results.view_rows)
+    assert sum(results.baseline.wal_per_view.values()) == results.baseline.wal_bytes
+    alone = results.alone
+    assert set(alone.views) == set(alone.wal_per_view) == set(results.view_rows)
+    assert all(size > 0 for size in alone.wal_per_view.values())
+    assert results.headline_views == [
+        "metabase_customer_geography", "metabase_executive_metrics",
+        "metabase_platform_performance", "sold_items_by_product"]
+
+
+def test_freshness_lag_of_every_order(results: Any) -> None:
+    freshness = results.freshness
+    assert freshness.orders == 10
+    assert set(freshness.lags) == {"metabase_executive_metrics", "metabase_inventory_status"}
+    for lag in freshness.lags.values():
+        assert lag.missing == 0
+        assert 0 < lag.p50 <= lag.p95 <= lag.max
 
 
 def test_new_orders_refresh_the_views_reading_orders(results: Any) -> None:
