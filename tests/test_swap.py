@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from refresh_support import ALL_VIEWS, CARD_VIEWS, add_sales, execute, scalar
+from refresh_support import ALL_VIEWS, CARD_VIEWS, add_sales, execute, scalar, wait_until
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -212,3 +212,46 @@ def test_downgrade_records_swaps_as_plain_refreshes(source_url: str,
                                    "ORDER BY id DESC LIMIT 1") == "plain"
     upgrade(source_url)
     assert refresh_views(migrated_engine, [INVENTORY])[0].method == "concurrently"
+
+
+def test_the_swap_locks_the_view_first_and_logs_the_rebuilt_views_before_its_locks(
+    migrated_engine: Engine,
+) -> None:
+    refresh_views(migrated_engine)
+    swap_everything(migrated_engine, attempts=1, lock_timeout="20s")
+    add_sales(migrated_engine, 10)
+    held = "unsold_stock_summary"
+    results: list = []
+
+    with migrated_engine.connect() as reader:
+        reader.execute(text(f"SELECT count(*) FROM analytics.{held}")).all()
+        # The reader's transaction stays open: it holds the card view, not the big one.
+        refresher = threading.Thread(
+            target=lambda: results.extend(
+                refresh_views(migrated_engine, [INVENTORY, *sorted(CARD_VIEWS)])))
+        refresher.start()
+        waiting = wait_until(lambda: scalar(
+            migrated_engine,
+            "SELECT pid FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' "
+            "AND relation = to_regclass('analytics.' || :view)", view=held), timeout=30)
+        with migrated_engine.connect() as connection:
+            locked = set(map(tuple, connection.execute(text(
+                "SELECT c.relname::text, l.granted FROM pg_locks l "
+                "JOIN pg_class c ON c.oid = l.relation "
+                "WHERE l.pid = :pid AND l.mode = 'AccessExclusiveLock' "
+                "AND c.relnamespace = 'analytics'::regnamespace"), {"pid": waiting})))
+        released_at = reader.execute(text("SELECT clock_timestamp()")).scalar_one()
+        reader.commit()
+        refresher.join()
+
+    # The view itself first; the views built on it after it.
+    assert (INVENTORY, True) in locked
+    assert (held, False) in locked
+    by_view = {result.view: result for result in results}
+    assert by_view[INVENTORY].method == "swap" and by_view[INVENTORY].status == "succeeded"
+    assert set(by_view) == {INVENTORY} | CARD_VIEWS
+    # The rebuilt views were on record before the swap waited for the reader.
+    assert all(by_view[view].finished_at < released_at for view in CARD_VIEWS)
+    assert by_view[INVENTORY].finished_at > released_at
+    for view in (INVENTORY, *CARD_VIEWS):
+        assert contents(migrated_engine, view) == recomputed(migrated_engine, view)
