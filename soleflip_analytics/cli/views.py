@@ -88,13 +88,17 @@ def refresh_command(views: tuple[str, ...], tier: str | None, affected_by: tuple
 
 
 def status_table(statuses: list[ViewStatus]) -> str:
+    """One row per view; read on a hot standby, its replay lag beside the last refresh."""
+    standby = any(s.replay_lag is not None for s in statuses)
     return console.table(
-        ["view", "rows", "size", "indexes", "last refresh", "age", "stale", "schedule"],
+        ["view", "rows", "size", "indexes", "last refresh",
+         *["replay lag"] * standby, "age", "stale", "schedule"],
         [(f"analytics.{s.name}" + ("" if s.exists else " (missing)"),
           s.row_count if s.populated else "not populated",
           console.size(s.size_bytes),
           len(s.indexes),
           s.last_refreshed_at,
+          *[s.replay_lag] * standby,
           s.age,
           s.stale,
           s.tier or "none") for s in statuses],
@@ -139,7 +143,8 @@ def status_command(as_json: bool, database_url: str | None) -> None:
 
 def _health_json(report: HealthReport) -> str:
     return console.to_json({"healthy": report.healthy, "checked_at": report.checked_at,
-                            "views": report.views, "problems": report.problems})
+                            "views": report.views, "problems": report.problems,
+                            "replay_lag": report.replay_lag})
 
 
 @click.command("health")
