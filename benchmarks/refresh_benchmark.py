@@ -48,6 +48,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from standby import StandbyFigures, measure_standby, report_standby, standby_from_json
 from writer_throughput import (  # beside this script, on sys.path when run as one
     WriterFigures,
     measure_writers,
@@ -180,6 +181,7 @@ class Results:
     # own with the original system's 1,309 orders, contract check included.
     upgrade_seconds: float | None = None
     targets: list[Target] = field(default_factory=list)
+    standby: StandbyFigures | None = None  # --standby (standby.py)
 
 
 def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False) -> Refresh:
@@ -341,8 +343,10 @@ def measure(
     writers: int = 8,
     writer_seconds: int = 5,
     writer_rounds: int = 3,
+    standby: bool = False,
 ) -> Results:
-    """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers."""
+    """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers;
+    ``standby`` adds the figures of a hot standby (standby.measure_standby)."""
     machine = machine_facts()
     with LocalServer("bench", settings=SETTINGS) as server:
         url = server.url
@@ -377,6 +381,7 @@ def measure(
                 }
             sizes = relation_sizes(engine, views)
             cards = card_timings(engine, runs)
+            standby_figures = measure_standby(server, url, views) if standby else None
         finally:
             engine.dispose()
         # Last: the writers add rows and orders of their own.
@@ -406,6 +411,7 @@ def measure(
             writers=writer_figures,
             sizes=sizes,
             upgrade_seconds=upgrade_seconds,
+            standby=standby_figures,
         )
         results.targets = check_targets(results)
         return results
@@ -527,6 +533,8 @@ def report(results: Results) -> str:
         )
         if target.note:
             lines.append(f"{'':4}{target.note}")
+    if results.standby is not None:
+        lines += report_standby(results.standby)
     return "\n".join(lines)
 
 
@@ -544,6 +552,8 @@ def results_from_json(source: str) -> Results:
                        for name, wait in data.get("readers", {}).items()}
     if data.get("writers") is not None:
         data["writers"] = WriterFigures(**data["writers"])
+    if data.get("standby") is not None:
+        data["standby"] = standby_from_json(data["standby"])
     results = Results(**{**data, "targets": []})
     results.targets = check_targets(results)
     return results
@@ -560,10 +570,13 @@ def main() -> None:
     parser.add_argument("--writer-rounds", type=int, default=3,
                         help="rounds of the writers, tracking off and on in each")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results-<orders>.json")
+    parser.add_argument("--standby", action="store_true",
+                        help="also measure a hot standby's WAL, replay lag and readers "
+                             "(standby.py)")
     args = parser.parse_args()
 
     results = measure(args.orders, args.runs, args.writers, args.writer_seconds,
-                      args.writer_rounds)
+                      args.writer_rounds, args.standby)
     print(report(results))
     path = args.json or Path(__file__).parent / f"results-{args.orders}.json"
     path.write_text(results_to_json(results))
