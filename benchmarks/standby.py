@@ -14,18 +14,21 @@ and once replica-safe (``auto``, which sees the standby):
   dashboard card's query in a loop, and an analyst's question of
   QUESTION_SECONDS on metabase_inventory_status in a loop (``StandbyLoad``):
   the card readers' longest wait, the analyst's longest wait beyond its own
-  seconds, every error (cancellations: "conflict with recovery"), and the
+  seconds, every error (cancellations: "conflict with recovery"), the
   standby's largest replay lag (pg_stat_replication.replay_lag, and in bytes),
   sampled on the primary every SAMPLE_SECONDS until the standby has replayed
-  the refresh.
+  the refresh, and the times replay waited over a second for the standby's
+  queries, by conflict (log_recovery_conflict_waits, in the standby's log).
 
 The same ``StandbyLoad`` drives the tests' standby acceptance test.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +62,7 @@ _LAG = text(
     "SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), "
     "       max(extract(epoch FROM replay_lag)) FROM pg_stat_replication")
 _WAL = text("SELECT pg_current_wal_lsn()")
+_REPLAY_WAIT = re.compile(r"recovery still waiting after [0-9.]+ ms: (recovery conflict on \w+)")
 _WAL_BYTES = text("SELECT pg_wal_lsn_diff(:after, :before)")
 
 
@@ -204,6 +208,8 @@ class ModeFigures:
     full_refresh_wal_bytes: int
     full_refresh_seconds: float
     load: LoadFigures
+    replay_waits: dict[str, int] = field(default_factory=dict)
+    """Replay waits over a second (deadlock_timeout) for standby queries, by conflict."""
 
 
 @dataclass
@@ -258,6 +264,7 @@ def measure_mode(url: str, standby: LocalServer, views: list[str],
             methods.update(_refreshed(url, [view]))
             per_view[view] = wal_bytes(engine, before)
         standby.wait_for_replay()
+        logged = standby.logfile.stat().st_size
         with StandbyLoad(url, standby.url) as load:
             before = wal_position(engine)
             started = time.perf_counter()
@@ -266,14 +273,18 @@ def measure_mode(url: str, standby: LocalServer, views: list[str],
             full = wal_bytes(engine, before)
             standby.wait_for_replay()
         assert load.figures is not None
-        return ModeFigures(MODES[mode], per_view, methods, full, seconds, load.figures)
+        with standby.logfile.open() as log:
+            log.seek(logged)
+            waits = Counter(_REPLAY_WAIT.findall(log.read()))
+        return ModeFigures(MODES[mode], per_view, methods, full, seconds, load.figures,
+                           dict(waits))
     finally:
         engine.dispose()
 
 
 def measure_standby(server: LocalServer, url: str, views: list[str]) -> StandbyFigures:
     """Each of MODES, in turn, on a hot standby of ``server``."""
-    with server.standby() as standby:
+    with server.standby(settings={"log_recovery_conflict_waits": "on"}) as standby:
         figures = StandbyFigures(
             "standby: PostgreSQL's defaults (max_standby_streaming_delay 30 s, "
             "hot_standby_feedback off unless + feedback); "
@@ -315,6 +326,10 @@ def report_standby(figures: StandbyFigures) -> list[str]:
                                                  for mode in figures.modes]),
         row("other errors", [str(len(mode.load.errors) - mode.load.cancellations)
                              for mode in figures.modes]),
+        row("replay waits > 1 s (lock/snapshot)", [
+            f"{mode.replay_waits.get('recovery conflict on lock', 0)} / "
+            f"{mode.replay_waits.get('recovery conflict on snapshot', 0)}"
+            for mode in figures.modes]),
     ]
     lines += [f"  {mode.mode}: {error}" for mode in figures.modes for error in mode.load.errors[:3]]
     return lines
