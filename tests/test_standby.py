@@ -211,6 +211,13 @@ def test_replica_safe_refresh_follows_its_setting_and_the_standbys(
                                {"s": setting})
         assert _replica_safe(replicated_database.primary_url) is expected, setting
     primary.dispose()
+    # No view may be truncated by vacuum, which takes a lock the standbys replay.
+    with migrated_engine.connect() as connection:
+        options = dict(connection.exec_driver_sql(
+            "SELECT matviewname::text, 'vacuum_truncate=off' = ANY(c.reloptions) "
+            "FROM pg_matviews m JOIN pg_class c ON c.oid = (schemaname || '.' || matviewname)"
+            "::regclass WHERE schemaname = 'analytics'").all())
+    assert options == dict.fromkeys(ALL_VIEWS, True)
     # A server without standbys swaps; with replica_safe on it refreshes concurrently.
     with migrated_engine.begin() as connection:
         connection.exec_driver_sql("UPDATE analytics.refresh_settings SET swap_min_rows = 0")
