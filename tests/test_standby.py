@@ -15,14 +15,16 @@ from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from conftest import Replicated
 from refresh_support import ALL_VIEWS
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from soleflip_analytics import check_health, refresh_views, upgrade, view_status
+from soleflip_analytics import StandbyError, check_health, refresh_views, upgrade, view_status
 from soleflip_analytics.demo import seed
 from soleflip_analytics.view_migrations import update_view
 
@@ -52,6 +54,39 @@ def _log_status(url: str, entry: int) -> str:
         return connection.execute(
             text("SELECT status FROM analytics.refresh_log WHERE id = :id"), {"id": entry}
         ).scalar_one()
+
+
+def test_the_standby_shows_what_the_primary_wrote_and_refuses_writes(
+    replicated_database: Replicated,
+) -> None:
+    primary = create_engine(replicated_database.primary_url, poolclass=pool.NullPool)
+    standby = create_engine(replicated_database.standby_url, poolclass=pool.NullPool)
+    with primary.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO core.platforms (name, slug) VALUES ('A', 'a')")
+    replicated_database.wait_for_replay()
+    with standby.connect() as connection:
+        assert connection.exec_driver_sql(
+            "SELECT pg_is_in_recovery(), (SELECT name FROM core.platforms WHERE slug = 'a')"
+        ).one() == (True, "A")
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            connection.exec_driver_sql("DELETE FROM core.platforms")
+    primary.dispose()
+    standby.dispose()
+
+
+def test_a_refresh_pointed_at_the_standby_says_to_refresh_on_the_primary(
+    replicated_database: Replicated,
+) -> None:
+    _deployed(replicated_database)
+    with pytest.raises(StandbyError, match="hot standby .* refresh on the primary"):
+        refresh_views(replicated_database.standby_url)
+    result = subprocess.run(
+        [SCRIPT, "refresh", "--database-url", replicated_database.standby_url],
+        capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: This server is a hot standby (read-only): refresh on the primary, whose "
+        "refreshes the standby replays; status and health work on both."], result.stderr
 
 
 def test_status_and_health_on_a_standby_write_nothing_and_show_the_replay_lag(

@@ -17,7 +17,12 @@ from soleflip_analytics.cli.common import (
     database_url_option,
     fail,
 )
-from soleflip_analytics.db import DatabaseUrlMissing, InvalidDatabaseUrl, require_installed
+from soleflip_analytics.db import (
+    DatabaseUrlMissing,
+    InvalidDatabaseUrl,
+    require_installed,
+    require_primary,
+)
 from soleflip_analytics.health import HealthProblem, HealthReport, check_health
 from soleflip_analytics.names import TIERS
 from soleflip_analytics.refresh import FAILED, RefreshResult, refresh_views
@@ -31,6 +36,7 @@ def refresh(engine: Engine, views: tuple[str, ...], tier: str | None,
     """Refresh the selected views one by one, a progress line each."""
     with engine.connect() as connection:
         require_installed(connection)
+        require_primary(connection)
         with connection.begin():
             targets = select_views(connection, list(views) or None, tier, list(affected_by) or None)
     results: list[RefreshResult] = []

@@ -432,7 +432,12 @@ class LocalServer:
 
     def _base_backup(self, primary: LocalServer) -> None:
         """Copy the running primary's data directory, with standby.signal and its
-        primary_conninfo (pg_basebackup -R), streaming the WAL it needs meanwhile."""
+        primary_conninfo (pg_basebackup -R), streaming the WAL it needs meanwhile.
+        initdb's pg_hba.conf lets replication connect from 127.0.0.1 with the password,
+        and PostgreSQL's defaults (wal_level replica, max_wal_senders 10) allow it."""
+        if not (self.bindir / "pg_basebackup").is_file():
+            raise LocalServerError(f"pg_basebackup is not installed in {self.installed_bindir}: "
+                                   "a standby needs the PostgreSQL client tools beside the server.")
         conninfo = " ".join(
             f"{name}={_conninfo_value(str(value))}"
             for name, value in (("host", primary.host), ("port", primary.port),
