@@ -65,6 +65,7 @@ from freshness import (  # beside this script, on sys.path when run as one
 )
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from standby import StandbyFigures, measure_standby, report_standby, standby_from_json
 from writer_throughput import (
     WriterFigures,
     measure_writers,
@@ -210,6 +211,7 @@ class Results:
     # The views the headline dashboards (HEADLINE_DASHBOARDS) read.
     headline_views: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    standby: StandbyFigures | None = None  # --standby (standby.py)
 
 
 def wal_lsn(engine: Engine) -> int:
@@ -423,9 +425,11 @@ def measure(
     writer_rounds: int = 3,
     freshness_seconds: float = 120,
     freshness_rate: float = 5,
+    standby: bool = False,
 ) -> Results:
     """Every figure of one run; ``writers=0`` or ``writer_rounds=0`` skips the writers,
-    ``freshness_seconds=0`` the freshness lag."""
+    ``freshness_seconds=0`` the freshness lag; ``standby`` adds the figures of a hot
+    standby (standby.measure_standby)."""
     machine = machine_facts()
     with LocalServer("bench", settings=SETTINGS) as server:
         url = server.url
@@ -461,6 +465,7 @@ def measure(
             sizes = relation_sizes(engine, views)
             cards = card_timings(engine, runs)
             alone = refresh_alone(url, engine, views)
+            standby_figures = measure_standby(server, url, views) if standby else None
         finally:
             engine.dispose()
         freshness = (measure_freshness(url, freshness_seconds, freshness_rate)
@@ -495,6 +500,7 @@ def measure(
             alone=alone,
             freshness=freshness,
             headline_views=headline_views(views),
+            standby=standby_figures,
         )
         results.targets = check_targets(results)
         return results
@@ -651,6 +657,8 @@ def report(results: Results) -> str:
         )
         if target.note:
             lines.append(f"{'':4}{target.note}")
+    if results.standby is not None:
+        lines += report_standby(results.standby)
     return "\n".join(lines)
 
 
@@ -705,6 +713,8 @@ def results_from_json(source: str) -> Results:
                        for name, wait in data.get("readers", {}).items()}
     if data.get("writers") is not None:
         data["writers"] = WriterFigures(**data["writers"])
+    if data.get("standby") is not None:
+        data["standby"] = standby_from_json(data["standby"])
     results = Results(**{**data, "targets": []})
     results.targets = check_targets(results)
     return results
@@ -725,10 +735,14 @@ def main() -> None:
     parser.add_argument("--freshness-rate", type=float, default=5,
                         help="orders per second for the freshness lag")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results-<orders>.json")
+    parser.add_argument("--standby", action="store_true",
+                        help="also measure a hot standby's WAL, replay lag and readers "
+                             "(standby.py)")
     args = parser.parse_args()
 
     results = measure(args.orders, args.runs, args.writers, args.writer_seconds,
-                      args.writer_rounds, args.freshness_seconds, args.freshness_rate)
+                      args.writer_rounds, args.freshness_seconds, args.freshness_rate,
+                      args.standby)
     print(report(results))
     path = args.json or Path(__file__).parent / f"results-{args.orders}.json"
     path.write_text(results_to_json(results))

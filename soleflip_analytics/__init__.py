@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from soleflip_analytics.catalog import UnknownTableError, UnknownViewError
 from soleflip_analytics.contract import SourceContractError
-from soleflip_analytics.db import NotInstalledError
+from soleflip_analytics.db import NotInstalledError, StandbyError
 from soleflip_analytics.events import (
     RefreshCoordinator,
     close_events,
@@ -54,6 +54,7 @@ __all__ = [
     "ScheduleStatus",
     "SchedulesNotInstalledError",
     "SourceContractError",
+    "StandbyError",
     "UnknownTableError",
     "UnknownViewError",
     "ViewStatus",

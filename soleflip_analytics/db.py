@@ -211,6 +211,21 @@ def require_installed(connection: Connection) -> None:
         )
 
 
+class StandbyError(RuntimeError):
+    """The server is a hot standby (read-only), and the call writes."""
+
+
+def require_primary(connection: Connection) -> None:
+    """Raise StandbyError on a hot standby, where nothing can be written."""
+    in_recovery = connection.execute(text("SELECT pg_catalog.pg_is_in_recovery()")).scalar_one()
+    connection.rollback()
+    if in_recovery:
+        raise StandbyError(
+            "This server is a hot standby (read-only): refresh on the primary, whose "
+            "refreshes the standby replays; status and health work on both."
+        )
+
+
 def sqlstate(error: DBAPIError) -> str | None:
     """The SQLSTATE of a driver error (psycopg2 calls it pgcode, psycopg sqlstate)."""
     return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)

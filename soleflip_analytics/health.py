@@ -20,7 +20,7 @@ from soleflip_analytics.db import (
 )
 from soleflip_analytics.drift import check_drift
 from soleflip_analytics.schedules import ScheduleStatus, read_schedule_status
-from soleflip_analytics.status import ViewStatus, read_view_status
+from soleflip_analytics.status import ViewStatus, read_view_status, replay_lag
 
 # How old a view's data may get, by refresh tier: the schedule's period plus slack.
 DEFAULT_MAX_AGE: Mapping[str, timedelta] = {
@@ -36,7 +36,8 @@ class HealthProblem:
     check: str
     """not_installed, missing, not_populated, empty, never_refreshed, too_old,
     refresh_failed, refresh_interrupted or (a warning) definition_drift; for a pg_cron job
-    (view None): schedule_missing, schedule_inactive or schedule_failed."""
+    (view None): schedule_missing, schedule_inactive or schedule_failed; on a hot standby
+    (view None, a warning): replay_lag."""
     message: str
     warning: bool = False
     """A warning only: the view can be read, but something is off."""
@@ -47,6 +48,9 @@ class HealthReport:
     checked_at: datetime
     views: tuple[str, ...]
     problems: tuple[HealthProblem, ...]
+    replay_lag: timedelta | None = None
+    """Checked on a hot standby: how far its replay is behind the primary (see
+    ViewStatus.replay_lag). None on a primary."""
 
     @property
     def healthy(self) -> bool:
@@ -55,10 +59,15 @@ class HealthReport:
 
     def __str__(self) -> str:
         if not self.problems:
-            return f"healthy: {len(self.views)} views checked"
+            return f"healthy: {len(self.views)} views checked" + self._standby_note()
         lines = [f"{len(self.problems)} problem(s) in {len(self.views)} views:"]
         lines += [f"- {problem.message}" for problem in self.problems]
-        return "\n".join(lines)
+        return "\n".join(lines) + self._standby_note()
+
+    def _standby_note(self) -> str:
+        if self.replay_lag is None:
+            return ""
+        return f" (on a hot standby, replay lag {_words(self.replay_lag, seconds=True)})"
 
 
 _SOURCES = text(
@@ -86,6 +95,10 @@ def check_health(
     hold rows that changed since its last refresh; must not be older than its
     tier allows (``max_age``, keyed by tier or view name, over DEFAULT_MAX_AGE);
     and its latest refresh must not have failed.
+
+    On a hot standby nothing is written (neither the refresh log nor a scratch schema
+    for the definitions, which are the primary's), the report carries the standby's
+    replay lag, and a lag beyond what a checked view's tier allows is a warning.
     """
     max_age = arguments.max_ages("max_age", max_age)
     expected_views = arguments.names("expected_views", expected_views)
@@ -110,7 +123,10 @@ def check_health(
             problems += [problem for job in read_schedule_status(connection)
                          for problem in _check_schedule(job)]
             problems += _check_definitions(connection, expected)
-    return HealthReport(checked_at, tuple(expected), tuple(problems))
+            lag = replay_lag(connection)
+            problems += _check_replay_lag(lag, [statuses.get(name) for name in expected],
+                                          limits)
+    return HealthReport(checked_at, tuple(expected), tuple(problems), lag)
 
 
 async def acheck_health(
@@ -186,8 +202,38 @@ def _check_view(
     return problems
 
 
+def _check_replay_lag(lag: timedelta | None, statuses: list[ViewStatus | None],
+                      limits: Mapping[str, timedelta]) -> list[HealthProblem]:
+    """A warning when a standby's replay is further behind than a checked view's tier
+    (or the view itself) allows its data to be old."""
+    allowances = {}  # the tier's allowance, or the view's own where one is given
+    for status in statuses:
+        key = None if status is None else (
+            status.name if status.name in limits else status.tier)
+        if key in limits:
+            allowances[key] = limits[key]
+    tightest = min(allowances.items(), key=lambda allowance: allowance[1], default=None)
+    if lag is None or tightest is None or lag <= tightest[1]:
+        return []
+    key, limit = tightest
+    allowing = f"the {key} tier" if key in DEFAULT_MAX_AGE else f"analytics.{key}"
+    return [HealthProblem(
+        None, "replay_lag",
+        f"warning: this hot standby's replay is {_words(lag, seconds=True)} behind the "
+        f"primary, more than {allowing} allows ({_words(limit, seconds=True)}): Metabase "
+        "reading it shows older numbers than the primary holds, whatever the refresh "
+        "schedule does. See "
+        "pg_stat_replication on the primary and this server's log (conflicts with "
+        "recovery, a replay waiting for long queries).",
+        warning=True,
+    )]
+
+
+# A hot standby (in recovery) is a copy of the primary's definitions and cannot
+# create the scratch schema: `db check` runs on the primary.
 _MAY_CREATE_SCHEMAS = text(
-    "SELECT has_database_privilege(current_database(), 'CREATE')"
+    "SELECT has_database_privilege(current_database(), 'CREATE') "
+    "AND NOT pg_catalog.pg_is_in_recovery()"
 )
 
 
@@ -240,9 +286,13 @@ def _has_rows(connection: Connection, schema: str, name: str) -> bool:
     return connection.execute(select(exists().select_from(table(name, schema=schema)))).scalar_one()
 
 
-def _words(interval: timedelta) -> str:
-    minutes = int(interval.total_seconds() // 60)
+def _words(interval: timedelta, seconds: bool = False) -> str:
+    """The interval in days, hours and minutes (and ``seconds`` under an hour)."""
+    whole_seconds = int(interval.total_seconds())
+    minutes, rest = divmod(whole_seconds, 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{minutes} min"]
+    if seconds and whole_seconds < 3600:
+        parts = [f"{minutes} min"] * bool(minutes) + [f"{rest} s"]
     return " ".join(parts)

@@ -29,7 +29,14 @@ from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics import arguments
 from soleflip_analytics.catalog import select_views
-from soleflip_analytics.db import AsyncBind, Bind, connect, require_installed, run_async
+from soleflip_analytics.db import (
+    AsyncBind,
+    Bind,
+    connect,
+    require_installed,
+    require_primary,
+    run_async,
+)
 from soleflip_analytics.names import HEADLINE_VIEWS
 
 # Statuses of a refresh, as in analytics.refresh_log.status.
@@ -172,8 +179,8 @@ def refresh_views(
     result has one entry per refresh, in refresh order: a view appears twice
     when it was refreshed once more for a request that arrived while it ran.
     Should the database go away midway, RefreshIncompleteError carries a result
-    for every view. Every argument is checked before anything runs (TypeError
-    or ValueError naming it).
+    for every view; a hot standby raises StandbyError before anything runs. Every
+    argument is checked before anything runs (TypeError or ValueError naming it).
     """
     options = _Options(
         concurrent=arguments.flag("concurrently", concurrently),
@@ -189,6 +196,7 @@ def refresh_views(
     arguments.whole_number("parallel", parallel, 1)
     with connect(bind) as connection:
         require_installed(connection)
+        require_primary(connection)
         with connection.begin():
             targets = select_views(connection, views, tier, affected_by)
             levels = _levels(connection, targets)

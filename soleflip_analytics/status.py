@@ -64,6 +64,11 @@ class ViewStatus:
     """The pg_cron job that refreshes the view's tier when it is due (installed
     or not, and why); None before migration 0010, or for a role that may not
     read analytics.schedules."""
+    replay_lag: timedelta | None = None
+    """Read on a hot standby: how far its replay is behind the primary (zero when it
+    has replayed all it received while streaming; else the time since the primary's
+    commit it replayed last), so the numbers Metabase shows there are this much
+    older than the primary's. None on a primary."""
 
     @property
     def concurrent_refresh_possible(self) -> bool:
@@ -150,19 +155,42 @@ async def aview_status(bind: AsyncBind, *, exact_counts: bool = True) -> list[Vi
     return await run_async(view_status, bind, exact_counts=exact_counts)
 
 
+# Not on a hot standby, which is read-only: refreshes run on the primary, whose own
+# status and refreshes mark the interrupted ones there.
 _RECONCILE = text(
     "SELECT analytics.reconcile_refresh_log() "
-    "WHERE CASE WHEN to_regprocedure('analytics.reconcile_refresh_log()') IS NOT NULL "
+    "WHERE NOT pg_catalog.pg_is_in_recovery() "
+    "AND CASE WHEN to_regprocedure('analytics.reconcile_refresh_log()') IS NOT NULL "
     "THEN has_function_privilege('analytics.reconcile_refresh_log()', 'EXECUTE') END"
 )
+
+# None on a primary. A standby that is streaming and has replayed all it received is
+# not behind; otherwise (replay waiting, say, or the primary out of reach) it is
+# behind by the time since the commit it replayed last.
+_REPLAY_LAG = text(
+    "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN "
+    "CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() "
+    "          AND EXISTS (SELECT FROM pg_catalog.pg_stat_wal_receiver) "
+    "     THEN interval '0' "
+    "     ELSE greatest(pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp(),"
+    "                   interval '0') END END"
+)
+
+
+def replay_lag(connection: Connection) -> timedelta | None:
+    """How far a hot standby's replay is behind its primary (see ViewStatus.replay_lag);
+    None on a primary, or on a standby that has replayed no transaction yet."""
+    return connection.execute(_REPLAY_LAG).scalar_one()
 
 
 def read_view_status(connection: Connection, exact_counts: bool) -> list[ViewStatus]:
     """view_status() on a connection, inside the caller's transaction.
 
-    Refreshes whose server process ended unfinished are marked interrupted first.
+    Refreshes whose server process ended unfinished are marked interrupted first
+    (on a primary: on a hot standby nothing is written).
     """
     connection.execute(_RECONCILE)
+    lag = replay_lag(connection)
     indexes: dict[str, list[IndexStatus]] = {}
     for row in connection.execute(_INDEXES).mappings():
         indexes.setdefault(row["view_name"], []).append(
@@ -196,6 +224,7 @@ def read_view_status(connection: Connection, exact_counts: bool) -> list[ViewSta
                 age=row["age"],
                 refreshing_now=row["refreshing_now"],
                 refresh_schedule=tier_job if row["tier"] is not None else None,
+                replay_lag=lag,
             )
         )
     return statuses

@@ -2,8 +2,10 @@
 
 One server per test session, with pg_cron preloaded (and, for the tests that
 need one, a second server without it). Each test that needs a database gets a
-fresh one. When the tests run as root (CI does), the server runs
-as the unprivileged ``postgres`` user, because initdb refuses root.
+fresh one. The tests that need a hot standby get a primary and its standby
+(LocalServer, pg_basebackup -R), once per session, and a fresh database there.
+When the tests run as root (CI does), the server runs as the unprivileged
+``postgres`` user, because initdb refuses root.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import port_for
@@ -27,7 +30,8 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import upgrade
-from soleflip_analytics.demo.server import find_pg_cron
+from soleflip_analytics.demo import create_source_contract
+from soleflip_analytics.demo.server import LocalServer, find_pg_cron
 from soleflip_analytics.paths import sql_dir
 
 SERVER_USER = "postgres"  # the unprivileged OS account that runs the server as root
@@ -184,3 +188,44 @@ def migrated_engine(source_url: str, source_engine: Engine) -> Engine:
     """A fresh database with the source contract and every migration applied."""
     upgrade(source_url)
     return source_engine
+
+
+@dataclass(frozen=True)
+class Replicated:
+    """A database on the primary and the same database read on its hot standby."""
+
+    primary_url: str
+    standby_url: str
+    standby: LocalServer
+
+    def wait_for_replay(self) -> None:
+        """Return once the standby shows everything the primary wrote so far."""
+        self.standby.wait_for_replay()
+
+
+@pytest.fixture(scope="session")
+def hot_standby() -> Iterator[LocalServer]:
+    """A hot standby (PostgreSQL's default standby settings) of a throwaway primary
+    (its ``primary`` attribute), both on 127.0.0.1, stopped and deleted afterwards."""
+    with LocalServer(pg_cron=False) as primary, primary.standby() as standby:
+        yield standby
+
+
+@pytest.fixture
+def replicated_database(hot_standby: LocalServer) -> Iterator[Replicated]:
+    """A fresh database with the source contract on the primary, replayed on the standby."""
+    primary = hot_standby.primary
+    assert primary is not None
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    admin = create_engine(primary.url_for("postgres"), isolation_level="AUTOCOMMIT",
+                          poolclass=pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        create_source_contract(primary.url_for(name))
+        hot_standby.wait_for_replay()
+        yield Replicated(primary.url_for(name), hot_standby.url_for(name), hot_standby)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -94,7 +94,7 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
     # Storage parameters stay; VACUUM for the (frozen) inserts is off.
     assert scalar(migrated_engine, "SELECT reloptions FROM pg_class "
                                    f"WHERE oid = 'analytics.{INVENTORY}'::regclass") == [
-        "fillfactor=90", "autovacuum_vacuum_insert_threshold=-1"]
+        "vacuum_truncate=off", "fillfactor=90", "autovacuum_vacuum_insert_threshold=-1"]
     counts = {result.view: result.row_count for result in results}
     assert counts[INVENTORY] == scalar(migrated_engine,
                                        f"SELECT count(*) FROM analytics.{INVENTORY}")

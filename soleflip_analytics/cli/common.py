@@ -30,6 +30,7 @@ from soleflip_analytics.db import (
     DatabaseUrlMissing,
     InvalidDatabaseUrl,
     NotInstalledError,
+    StandbyError,
     engine_from_url,
     one_line,
     sqlstate,
@@ -95,8 +96,9 @@ class Commands(click.Group):
             fail(str(error), EXIT_CANNOT_START)
         except (UnknownViewError, UnknownTableError) as error:
             fail(str(error), EXIT_CANNOT_START)
-        except (SourceContractError, NotDeployedError, NotInstalledError, LocalServerError,
-                SchedulesNotInstalledError, MetabaseError, TemplateError, CommandFailed) as error:
+        except (SourceContractError, NotDeployedError, NotInstalledError, StandbyError,
+                LocalServerError, SchedulesNotInstalledError, MetabaseError, TemplateError,
+                CommandFailed) as error:
             fail(str(error))
         except DBAPIError as error:
             fail(one_line(error) + _grant_hint(ctx.invoked_subcommand, error))

