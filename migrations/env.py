@@ -1,15 +1,21 @@
 """Alembic environment for soleflip-analytics.
 
 The database URL comes from ``alembic -x url=...``, from the caller
-(soleflip_analytics.upgrade), or from DATABASE_URL. The whole upgrade runs in
-one transaction: it applies completely or not at all. Each view it builds is
-logged as a refresh (triggered by "migration"), so that status and health
-count it as one. On the alembic command
+(soleflip_analytics.upgrade), or from DATABASE_URL. Each revision runs in a
+transaction of its own and commits with its entry in the version table, so that
+no lock a revision takes outlives it (docs/deploy.md); a Connection handed over
+inside a transaction runs them all in that one instead. Every statement waits at
+most LOCK_TIMEOUT for a lock; a revision that could not get one is rolled back
+and run again, LOCK_ATTEMPTS times in all. The views update_view built beside
+are swapped in as their revision ends. Each view a revision builds is logged as
+a refresh (triggered by "migration"), so that status and health count it as
+one. On the alembic command
 line a missing or bad URL, an unreachable database or an unsupported server is
 one line (exit 1), not a traceback.
 """
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from logging.config import fileConfig
@@ -29,11 +35,18 @@ from soleflip_analytics.db import (
     one_line,
     require_supported_server,
 )
+from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout, lock_holder, pause
 from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE, VERSION_TABLE_SCHEMA
+from soleflip_analytics.view_migrations import DEFERRED_SWAPS, ViewUpdateRefused, swap_deferred
 
-# How long DDL waits for a lock held by a reader before the deploy gives up,
-# instead of queueing every dashboard query behind it.
-LOCK_TIMEOUT = "30s"
+# How long a statement of the deploy waits for a lock (held by a reader, a
+# writer, a refresh) before its revision steps back: whoever arrives meanwhile
+# queues behind the request, so it is short. Then the revision runs again.
+LOCK_TIMEOUT = "50ms"
+LOCK_ATTEMPTS = 20
+# Inside a caller's transaction a revision cannot run again: its statements
+# wait longer instead (and dashboards may queue behind them meanwhile).
+ONE_TRANSACTION_LOCK_TIMEOUT = "30s"
 
 
 def _drop_version_table_if_empty(connection: Connection) -> None:
@@ -64,33 +77,109 @@ _LOG_BUILD = text(
 
 
 def _log_builds(connection: Connection, views_before: dict[str, int], started: object,
-                snapshot: str) -> None:
-    """Log each view the migrations built (populated, and new or rebuilt) as a refresh,
-    taken when the deploy started: status and health then count it as one."""
+                snapshot: str, rows: dict[str, int]) -> bool:
+    """Log each view the revision built (populated, and new or rebuilt) as a refresh,
+    taken when the revision started: status and health then count it as one. The rows
+    of the views swapped in are given (counting them would keep their readers waiting).
+    False when there is no refresh log to write to yet."""
     if not connection.execute(_CAN_LOG).scalar_one():
-        return
+        return False
     quote = connection.dialect.identifier_preparer.quote
     for view, oid in connection.execute(_VIEWS).all():
         if views_before.get(view) != oid:
-            rows = connection.execute(text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}"))
+            count = rows.get(view)
+            if count is None:
+                count = connection.execute(
+                    text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}")).scalar_one()
             connection.execute(_LOG_BUILD, {"view": view, "started": started,
-                                            "rows": rows.scalar_one(), "snapshot": snapshot})
+                                            "rows": count, "snapshot": snapshot})
+    return True
+
+
+# Relations whose locks a deploy may wait for: the package's and the tables its views read.
+_LOCKABLE = text(
+    _MARK + "SELECT array_agg(DISTINCT oid) FROM ("
+    "  SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace IN "
+    "    (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('analytics', 'analytics_swap'))"
+    "  UNION SELECT d.refobjid FROM pg_catalog.pg_depend d "
+    "  JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
+    "  JOIN pg_catalog.pg_class v ON v.oid = r.ev_class "
+    "  WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
+    "    AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+    "    AND v.relnamespace = to_regnamespace('analytics')) o"
+)
+_SET_LOCK_TIMEOUT = text(_MARK + "SELECT set_config('lock_timeout', :value, false)")
+
+
+class _Revisions:
+    """The views before a revision and its start, to log what it built; until the
+    refresh log exists (revision 0009), those of the deploy's start."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.begin()
+
+    def begin(self) -> None:
+        self.started, self.snapshot = self.connection.execute(_START).one()
+        self.views_before = dict(self.connection.execute(_VIEWS).all())
+
+    def applied(self, **_: object) -> None:
+        """Alembic's on_version_apply: the revision is done but not yet committed."""
+        rows = swap_deferred(self.connection)
+        if _log_builds(self.connection, self.views_before, self.started, self.snapshot, rows):
+            self.begin()
+        _drop_version_table_if_empty(self.connection)
+
+
+def _run_revisions(connection: Connection, external: bool) -> None:
+    """context.run_migrations(), again from the last committed revision after a lock timeout."""
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        except DBAPIError as error:
+            if external or not is_lock_timeout(error):
+                raise
+            connection.rollback()
+            if attempt == LOCK_ATTEMPTS:
+                holder = lock_holder(connection, connection.execute(_LOCKABLE).scalar_one() or [])
+                connection.rollback()
+                raise DeployLockError(
+                    f"the deploy could not get a lock within {LOCK_ATTEMPTS} tries of "
+                    f"{LOCK_TIMEOUT}: {holder}; the database is at the last revision the "
+                    "version table names: upgrade again once that session has finished"
+                ) from error
+            time.sleep(pause(attempt))
 
 
 def _run(connection: Connection) -> None:
+    external = connection.in_transaction()
     require_supported_server(connection)
+    saved = connection.execute(text(_MARK + "SELECT current_setting('lock_timeout')")).scalar_one()
+    if external:
+        connection.execute(text(f"SET LOCAL lock_timeout = '{ONE_TRANSACTION_LOCK_TIMEOUT}'"))
+    else:
+        connection.execute(_SET_LOCK_TIMEOUT, {"value": LOCK_TIMEOUT})
+    revisions = _Revisions(connection)
+    if not external:
+        connection.commit()
     context.configure(
         connection=connection,
         version_table=VERSION_TABLE,
         version_table_schema=VERSION_TABLE_SCHEMA,
+        transaction_per_migration=True,
+        on_version_apply=[revisions.applied],
     )
-    with context.begin_transaction():
-        connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        started, snapshot = connection.execute(_START).one()
-        views_before = dict(connection.execute(_VIEWS).all())
-        context.run_migrations()
-        _log_builds(connection, views_before, started, snapshot)
-        _drop_version_table_if_empty(connection)
+    connection.info[DEFERRED_SWAPS] = []
+    try:
+        _run_revisions(connection, external)
+    finally:
+        connection.info.pop(DEFERRED_SWAPS, None)  # gone with an invalidated connection
+        if not external and not connection.invalidated:
+            connection.rollback()
+            connection.execute(_SET_LOCK_TIMEOUT, {"value": saved})
+            connection.commit()
 
 
 def run_migrations_online() -> None:
@@ -124,11 +213,11 @@ def _one_line_errors_on_the_command_line() -> Iterator[None]:
     try:
         yield
     except (DatabaseUrlMissing, InvalidDatabaseUrl, CannotConnectError,
-            UnsupportedServerError) as error:
+            UnsupportedServerError, DeployLockError, ViewUpdateRefused) as error:
         sys.exit(f"soleflip-analytics: {error}")
     except DBAPIError as error:
-        sys.exit(f"soleflip-analytics: the migration failed and changed nothing: "
-                 f"{one_line(error)}")
+        sys.exit(f"soleflip-analytics: the migration failed; its revision changed nothing "
+                 f"(the version table names the last one applied): {one_line(error)}")
 
 
 if context.config.config_file_name is not None:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import op
@@ -37,6 +39,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from soleflip_analytics.db import one_line
+from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout, lock_holder, pause
 from soleflip_analytics.names import SCHEMA, TIERS
 from soleflip_analytics.paths import function_sql_path, schema_sql_path, view_sql_path
 
@@ -83,7 +87,10 @@ def track_source_tables() -> None:
     reading them count as always stale, so stale-only refreshes stay correct,
     only less selective.
     """
-    bind = op.get_bind()
+    _track_source_tables(op.get_bind())
+
+
+def _track_source_tables(bind: Connection) -> None:
     installed = bind.execute(
         text("SELECT to_regprocedure('analytics.track_source_tables()') IS NOT NULL")
     ).scalar_one()
@@ -132,6 +139,261 @@ def _drop(name: str) -> None:
     bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {quote(SCHEMA)}.{quote(name)}")
 
 
+# Under the package's deploy, connection.info[DEFERRED_SWAPS] collects the views
+# update_view built beside; migrations/env.py swaps them in as each revision ends.
+DEFERRED_SWAPS = "soleflip_analytics.deferred_swaps"
+SWAP_SCHEMA = "analytics_swap"
+# Definitions of the views rebuilt with a new version are read and compared
+# printed with this search_path: names of schema analytics unqualified.
+_PRINT_PATH = f"{SCHEMA}, pg_catalog, pg_temp"
+
+
+class ViewUpdateRefused(ValueError):
+    """update_view cannot replace the view; nothing was changed."""
+
+
+@dataclass
+class Swap:
+    """A view's new version built in analytics_swap, with the views rebuilt on it."""
+
+    name: str
+    dependents: list[str]
+    definitions: list[str]  # the dependents', as deployed
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+_DEPENDENTS = text(
+    "SELECT DISTINCT c.oid::regclass::text AS dependent, c.relname::text AS name, "
+    "       c.relkind = 'm' AND c.relnamespace = 'analytics'::regnamespace "
+    "       AND EXISTS (SELECT FROM analytics.managed_views mv "
+    "                   WHERE mv.view_name = c.relname) AS owned, "
+    "       EXISTS (SELECT FROM pg_catalog.pg_depend dd "
+    "               JOIN pg_catalog.pg_rewrite rr ON rr.oid = dd.objid "
+    "               WHERE dd.classid = 'pg_catalog.pg_rewrite'::regclass "
+    "                 AND dd.refclassid = 'pg_catalog.pg_class'::regclass "
+    "                 AND dd.refobjid = c.oid AND rr.ev_class <> c.oid) AS read_by_views "
+    "FROM pg_catalog.pg_depend d "
+    "JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
+    "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+    "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
+    "  AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+    "  AND d.refobjid = :view AND r.ev_class <> d.refobjid "
+    "ORDER BY 2"
+)
+
+
+def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
+    return bind.execute(
+        text("SELECT to_regclass(pg_catalog.format('%I.%I', CAST(:schema AS text), "
+             "CAST(:name AS text)))::oid"),
+        {"schema": schema, "name": name},
+    ).scalar_one()
+
+
+def _rebuildable_dependents(bind: Connection, name: str) -> list[str]:
+    """The package's materialized views reading the view; refuses for any other reader."""
+    view = _view_oid(bind, SCHEMA, name)
+    if view is None:
+        raise ViewUpdateRefused(
+            f"cannot update {SCHEMA}.{name}: it is registered but does not exist; "
+            "run `soleflip-analytics db check` and restore it first")
+    dependents = []
+    for row in bind.execute(_DEPENDENTS, {"view": view}):
+        if not row.owned:
+            raise ViewUpdateRefused(
+                f"cannot update {SCHEMA}.{name}: {row.dependent} reads it and was not created "
+                "by soleflip-analytics' create_view, so it cannot be rebuilt with it; drop "
+                f"{row.dependent} before this deploy and create it again after (or create it "
+                "with create_view, which deploys rebuild); nothing was changed"
+            )
+        if row.read_by_views:
+            raise ViewUpdateRefused(
+                f"cannot update {SCHEMA}.{name}: {row.dependent} reads it and is itself read by "
+                f"other views; drop those before this deploy and create them again after; "
+                "nothing was changed"
+            )
+        dependents.append(row.name)
+    return dependents
+
+
+def _hold_refresh_locks(bind: Connection, names: list[str]) -> None:
+    """Take the refresh locks of the views (revision 0016 on): no refresh of them runs
+    until the deploy commits. A running refresh is waited for: only refreshes queue
+    behind these row locks, never readers."""
+    installed = bind.execute(
+        text("SELECT to_regclass('analytics.refresh_locks') IS NOT NULL")
+    ).scalar_one()
+    if not installed:
+        return
+    bind.execute(
+        text("INSERT INTO analytics.refresh_locks (view_name) "
+             "SELECT unnest(CAST(:names AS text[])) ON CONFLICT DO NOTHING"),
+        {"names": names},
+    )
+    saved = _set_lock_timeout(bind, "0")
+    bind.execute(
+        text("SELECT FROM analytics.refresh_locks WHERE view_name = ANY (CAST(:names AS text[])) "
+             "ORDER BY view_name FOR UPDATE"),
+        {"names": names},
+    )
+    _set_lock_timeout(bind, saved)
+
+
+def _set_lock_timeout(bind: Connection, value: str) -> str:
+    """Set lock_timeout for the transaction; returns the value it had."""
+    saved = bind.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    bind.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": value})
+    return saved
+
+
+def _printed_definition(bind: Connection, schema: str, name: str) -> str:
+    """The view's definition, printed with the names of schema analytics unqualified."""
+    saved = bind.execute(text("SELECT current_setting('search_path')")).scalar_one()
+    bind.execute(text("SELECT set_config('search_path', :path, true)"), {"path": _PRINT_PATH})
+    definition = bind.execute(
+        text("SELECT rtrim(pg_get_viewdef(to_regclass(pg_catalog.format('%I.%I', "
+             "CAST(:schema AS text), CAST(:name AS text)))), ';')"),
+        {"schema": schema, "name": name},
+    ).scalar_one()
+    bind.execute(text("SELECT set_config('search_path', :path, true)"), {"path": saved})
+    return definition
+
+
+def _copy_grants(bind: Connection, name: str) -> None:
+    """Give analytics_swap.<name> exactly the grants of analytics.<name>."""
+    rows = bind.execute(
+        text(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
+            "       a.privilege_type, a.is_grantable "
+            "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+            "WHERE c.oid = CAST(:view AS oid) AND a.grantee <> c.relowner ORDER BY 1, 2"
+        ),
+        {"view": _view_oid(bind, SCHEMA, name)},
+    ).all()
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    for grantee, privilege, grantable in rows:
+        bind.exec_driver_sql(
+            f"GRANT {privilege} ON {SWAP_SCHEMA}.{quote(name)} TO {grantee}"
+            + (" WITH GRANT OPTION" if grantable else "")
+        )
+
+
+def _build_beside(bind: Connection, name: str, version: int, dependents: list[str]) -> Swap:
+    """Build version ``version`` of the view in analytics_swap, populated, and the
+    dependents on it from their deployed definitions."""
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    run_sql_file(bind, view_sql_path(name, version), search_path=f"{SWAP_SCHEMA}, {SCHEMA}")
+    if _view_oid(bind, SWAP_SCHEMA, name) is None:
+        raise ViewUpdateRefused(
+            f"{view_sql_path(name, version).name} of {name} must create the view under its "
+            "unqualified name")
+    shadow = f"{SWAP_SCHEMA}.{quote(name)}"
+    # Written again by a refresh, frozen: a reader whose snapshot is older than
+    # the deploy still sees the rows after the swap, never an empty view.
+    bind.exec_driver_sql(f"REFRESH MATERIALIZED VIEW {shadow}")
+    bind.exec_driver_sql(f"ANALYZE {shadow}")
+    _copy_grants(bind, name)
+    swap = Swap(name, dependents, [_printed_definition(bind, SCHEMA, d) for d in dependents])
+    for dependent, definition in zip(dependents, swap.definitions, strict=True):
+        try:
+            bind.execute(
+                text("SELECT analytics.build_shadow(CAST(:original AS oid), :definition, "
+                     ":path)"),
+                {"original": _view_oid(bind, SCHEMA, dependent), "definition": definition,
+                 "path": f"{SWAP_SCHEMA}, {SCHEMA}, pg_catalog, pg_temp"},
+            )
+        except DBAPIError as error:
+            raise ViewUpdateRefused(
+                f"cannot rebuild {SCHEMA}.{dependent} on v{version} of {name}: "
+                f"{one_line(error)}; update {dependent} in the same revision first"
+            ) from error
+    for view in (name, *dependents):
+        swap.rows[view] = bind.exec_driver_sql(
+            f"SELECT count(*) FROM {SWAP_SCHEMA}.{quote(view)}"
+        ).scalar_one()
+    return swap
+
+
+def _lock_exclusively(bind: Connection, name: str) -> None:
+    """Take the view's ACCESS EXCLUSIVE lock, changing nothing: LOCK TABLE refuses
+    materialized views, ALTER ... OWNER TO takes that lock (and to the owner it has,
+    does nothing else)."""
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    owner = bind.execute(
+        text("SELECT relowner::regrole::text FROM pg_catalog.pg_class WHERE oid = :view"),
+        {"view": _view_oid(bind, SCHEMA, name)},
+    ).scalar_one()
+    bind.exec_driver_sql(f"ALTER MATERIALIZED VIEW {SCHEMA}.{quote(name)} OWNER TO {owner}")
+
+
+def swap_in(bind: Connection, swaps: list[Swap]) -> dict[str, int]:
+    """Swap the views built beside into schema analytics, all in one go, and return
+    the rows of each view swapped in.
+
+    The changed views are locked first (a hot standby replays the locks in this
+    order, so its readers of the dependents never queue behind a long question
+    on the changed view), then their dependents dropped: each try waits at most
+    analytics.refresh_settings.swap_lock_timeout per lock, and readers queue
+    behind it no longer. After swap_attempts tries it fails naming the session
+    holding the lock; the caller's transaction then changes nothing.
+    """
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    timeout_ms, attempts = bind.execute(text(
+        "SELECT (extract(epoch FROM swap_lock_timeout) * 1000)::bigint, swap_attempts "
+        "FROM analytics.refresh_settings")).one()
+    changed = ", ".join(f"{SCHEMA}.{quote(swap.name)}" for swap in swaps)
+    for attempt in range(1, attempts + 1):
+        savepoint = bind.begin_nested()
+        try:
+            saved = _set_lock_timeout(bind, f"{timeout_ms}ms")
+            for swap in swaps:
+                _lock_exclusively(bind, swap.name)
+            for swap in swaps:
+                for view in (*swap.dependents, swap.name):
+                    bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {SCHEMA}.{quote(view)}")
+            _set_lock_timeout(bind, saved)
+        except DBAPIError as error:
+            savepoint.rollback()
+            if not is_lock_timeout(error):
+                raise
+            if attempt == attempts:
+                views = [_view_oid(bind, SCHEMA, view)
+                         for swap in swaps for view in (swap.name, *swap.dependents)]
+                raise DeployLockError(
+                    f"cannot swap in the new version of {changed}: no lock within {attempts} "
+                    f"tries of {timeout_ms} ms; {lock_holder(bind, views)}; nothing was "
+                    "changed: deploy again once it has finished"
+                ) from error
+            time.sleep(pause(attempt))
+        else:
+            savepoint.commit()
+            break
+    rows: dict[str, int] = {}
+    for swap in swaps:
+        for view in (swap.name, *swap.dependents):
+            bind.exec_driver_sql(
+                f"ALTER MATERIALIZED VIEW {SWAP_SCHEMA}.{quote(view)} SET SCHEMA {SCHEMA}"
+            )
+        for dependent, definition in zip(swap.dependents, swap.definitions, strict=True):
+            if _printed_definition(bind, SCHEMA, dependent) != definition:
+                raise ViewUpdateRefused(f"rebuilt {SCHEMA}.{dependent} differs from its definition "
+                                 f"on the new version of {swap.name}; nothing was changed")
+        grant_view_access(bind, swap.name)
+        rows.update(swap.rows)
+    _track_source_tables(bind)
+    return rows
+
+
+def swap_deferred(bind: Connection) -> dict[str, int]:
+    """Swap in what update_view built beside since the last call (see DEFERRED_SWAPS)."""
+    swaps = bind.info.get(DEFERRED_SWAPS)
+    if not swaps:
+        return {}
+    rows = swap_in(bind, swaps)
+    swaps.clear()
+    return rows
+
+
 def create_view(name: str, version: int, tier: str) -> None:
     """Create a view from its version file, populated, and register its tier."""
     if tier not in TIERS:
@@ -147,19 +409,44 @@ def create_view(name: str, version: int, tier: str) -> None:
 
 
 def update_view(name: str, version: int, revert_to_version: int) -> None:
-    """Replace a view's deployed version with another; its tier is kept.
+    """Replace a view's deployed version ``revert_to_version`` with ``version``, side by side.
 
+    The new version is built and populated in schema analytics_swap, with the
+    package's views that read it rebuilt there against it (indexes, comments,
+    grants, storage parameters and tiers kept); then it is swapped in under a
+    short lock timeout, retried (analytics.refresh_settings). Readers keep the
+    old rows until the swap, and wait at most a lock timeout for it. Under the
+    package's deploy the swap waits for the end of the revision (all of its
+    views at once, just before it commits); elsewhere it happens at once, and
+    the view's readers then wait until the caller commits.
+
+    Refuses, before anything changes, when the deployed version is not
+    ``revert_to_version`` or a view the package's verbs did not create reads it.
     A downgrade calls it with the two versions swapped.
     """
-    _drop(name)
-    _build(name, version)
-    op.get_bind().execute(
-        text(
-            "UPDATE analytics.managed_views SET version = :version "
-            "WHERE view_name = :name AND version = :previous"
-        ),
-        {"name": name, "version": version, "previous": revert_to_version},
+    bind = op.get_bind()
+    deployed = bind.execute(
+        text("SELECT version FROM analytics.managed_views WHERE view_name = :name"),
+        {"name": name},
+    ).scalar_one_or_none()
+    if deployed != revert_to_version:
+        raise ViewUpdateRefused(
+            f"cannot update {SCHEMA}.{name} to v{version}: its deployed version is "
+            f"{'none' if deployed is None else f'v{deployed}'}, not v{revert_to_version}; "
+            "upgrade or downgrade to the revision that deployed it first"
+        )
+    dependents = _rebuildable_dependents(bind, name)
+    _hold_refresh_locks(bind, [name, *dependents])
+    swap = _build_beside(bind, name, version, dependents)
+    bind.execute(
+        text("UPDATE analytics.managed_views SET version = :version WHERE view_name = :name"),
+        {"name": name, "version": version},
     )
+    deferred = bind.info.get(DEFERRED_SWAPS)
+    if deferred is None:
+        swap_in(bind, [swap])
+    else:
+        deferred.append(swap)
 
 
 def drop_view(name: str) -> None:
