@@ -76,23 +76,29 @@ _LOG_BUILD = text(
 )
 
 
-def _log_builds(connection: Connection, views_before: dict[str, int], started: object,
-                snapshot: str, rows: dict[str, int]) -> bool:
-    """Log each view the revision built (populated, and new or rebuilt) as a refresh,
-    taken when the revision started: status and health then count it as one. The rows
-    of the views swapped in are given (counting them would keep their readers waiting).
-    False when there is no refresh log to write to yet."""
-    if not connection.execute(_CAN_LOG).scalar_one():
-        return False
+def _built_views(connection: Connection, views_before: dict[str, int],
+                 rows: dict[str, int]) -> dict[str, int]:
+    """The views built (populated, and new or rebuilt) since ``views_before``, with their
+    rows. Those of the views swapped in are given: counting them would keep their
+    readers waiting."""
     quote = connection.dialect.identifier_preparer.quote
+    built = {}
     for view, oid in connection.execute(_VIEWS).all():
         if views_before.get(view) != oid:
-            count = rows.get(view)
-            if count is None:
-                count = connection.execute(
-                    text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}")).scalar_one()
-            connection.execute(_LOG_BUILD, {"view": view, "started": started,
-                                            "rows": count, "snapshot": snapshot})
+            built[view] = rows[view] if view in rows else connection.execute(
+                text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}")).scalar_one()
+    return built
+
+
+def _log_builds(connection: Connection, built: dict[str, int], started: object,
+                snapshot: str) -> bool:
+    """Log each view built as a refresh taken at ``started``: status and health then
+    count it as one. False when there is no refresh log to write to yet."""
+    if not connection.execute(_CAN_LOG).scalar_one():
+        return False
+    for view, rows in built.items():
+        connection.execute(_LOG_BUILD, {"view": view, "started": started, "rows": rows,
+                                        "snapshot": snapshot})
     return True
 
 
@@ -112,22 +118,28 @@ _SET_LOCK_TIMEOUT = text(_MARK + "SELECT set_config('lock_timeout', :value, fals
 
 
 class _Revisions:
-    """The views before a revision and its start, to log what it built; until the
-    refresh log exists (revision 0009), those of the deploy's start."""
+    """What each revision built, logged as a refresh taken when the revision started.
+    Views built before the refresh log exists (revision 0009) are counted as their
+    revision ends and logged with it, as taken when the deploy started: counting
+    them then would keep the shop's writers waiting behind its triggers."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.begin()
+        self.views = dict(connection.execute(_VIEWS).all())
+        self.built: dict[str, int] = {}
+        self.start()
 
-    def begin(self) -> None:
+    def start(self) -> None:
         self.started, self.snapshot = self.connection.execute(_START).one()
-        self.views_before = dict(self.connection.execute(_VIEWS).all())
 
     def applied(self, **_: object) -> None:
         """Alembic's on_version_apply: the revision is done but not yet committed."""
         rows = swap_deferred(self.connection)
-        if _log_builds(self.connection, self.views_before, self.started, self.snapshot, rows):
-            self.begin()
+        self.built.update(_built_views(self.connection, self.views, rows))
+        self.views = dict(self.connection.execute(_VIEWS).all())
+        if _log_builds(self.connection, self.built, self.started, self.snapshot):
+            self.built = {}
+            self.start()
         _drop_version_table_if_empty(self.connection)
 
 

@@ -177,9 +177,15 @@ _DEPENDENTS = text(
     "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
     "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
     "  AND d.refclassid = 'pg_catalog.pg_class'::regclass "
-    "  AND d.refobjid = :view AND r.ev_class <> d.refobjid "
+    "  AND d.refobjid = to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text))) "
+    "  AND r.ev_class <> d.refobjid "
     "ORDER BY 2"
 )
+
+
+# A view of schema analytics by its name, bound as :name (statements a revision
+# sends name objects, never their oids, which differ between databases).
+_ANALYTICS_VIEW = "to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text)))"
 
 
 def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
@@ -192,13 +198,12 @@ def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
 
 def _rebuildable_dependents(bind: Connection, name: str) -> list[str]:
     """The package's materialized views reading the view; refuses for any other reader."""
-    view = _view_oid(bind, SCHEMA, name)
-    if view is None:
+    if _view_oid(bind, SCHEMA, name) is None:
         raise ViewUpdateRefused(
             f"cannot update {SCHEMA}.{name}: it is registered but does not exist; "
             "run `soleflip-analytics db check` and restore it first")
     dependents = []
-    for row in bind.execute(_DEPENDENTS, {"view": view}):
+    for row in bind.execute(_DEPENDENTS, {"name": name}):
         if not row.owned:
             raise ViewUpdateRefused(
                 f"cannot update {SCHEMA}.{name}: {row.dependent} reads it and was not created "
@@ -266,9 +271,9 @@ def _copy_grants(bind: Connection, name: str) -> None:
             "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
             "       a.privilege_type, a.is_grantable "
             "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
-            "WHERE c.oid = CAST(:view AS oid) AND a.grantee <> c.relowner ORDER BY 1, 2"
+            f"WHERE c.oid = {_ANALYTICS_VIEW} AND a.grantee <> c.relowner ORDER BY 1, 2"
         ),
-        {"view": _view_oid(bind, SCHEMA, name)},
+        {"name": name},
     ).all()
     quote = bind.dialect.identifier_preparer.quote_identifier
     for grantee, privilege, grantable in rows:
@@ -297,9 +302,8 @@ def _build_beside(bind: Connection, name: str, version: int, dependents: list[st
     for dependent, definition in zip(dependents, swap.definitions, strict=True):
         try:
             bind.execute(
-                text("SELECT analytics.build_shadow(CAST(:original AS oid), :definition, "
-                     ":path)"),
-                {"original": _view_oid(bind, SCHEMA, dependent), "definition": definition,
+                text(f"SELECT analytics.build_shadow({_ANALYTICS_VIEW}, :definition, :path)"),
+                {"name": dependent, "definition": definition,
                  "path": f"{SWAP_SCHEMA}, {SCHEMA}, pg_catalog, pg_temp"},
             )
         except DBAPIError as error:
@@ -320,8 +324,9 @@ def _lock_exclusively(bind: Connection, name: str) -> None:
     does nothing else)."""
     quote = bind.dialect.identifier_preparer.quote_identifier
     owner = bind.execute(
-        text("SELECT relowner::regrole::text FROM pg_catalog.pg_class WHERE oid = :view"),
-        {"view": _view_oid(bind, SCHEMA, name)},
+        text(f"SELECT relowner::regrole::text FROM pg_catalog.pg_class "
+             f"WHERE oid = {_ANALYTICS_VIEW}"),
+        {"name": name},
     ).scalar_one()
     bind.exec_driver_sql(f"ALTER MATERIALIZED VIEW {SCHEMA}.{quote(name)} OWNER TO {owner}")
 
