@@ -119,6 +119,26 @@ def test_a_view_of_the_host_reading_it_makes_the_update_refuse(
     assert deployed_version(migrated_engine) == 1
 
 
+@pytest.mark.parametrize("held", [INVENTORY, "unsold_stock_summary"])
+def test_a_swap_that_cannot_get_its_lock_changes_nothing_and_names_the_reader(
+    migrated_engine: Engine, inventory_copy: int, held: str,
+) -> None:
+    execute(migrated_engine, "UPDATE analytics.refresh_settings "
+            "SET swap_attempts = 2, swap_lock_timeout = '20ms'")
+    views = [INVENTORY, *sorted(CARD_VIEWS)]
+    before = oids(migrated_engine, views)
+    with migrated_engine.connect() as reader:
+        reader.execute(text(f"SELECT count(*) FROM analytics.{held}")).all()
+        pid = reader.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with pytest.raises(DeployLockError, match=rf"no lock within 2 tries of 20 ms; pid {pid} "
+                           rf"\(user .*holds a lock on analytics\.{held}"):
+            update(migrated_engine, inventory_copy, revert_to_version=1)
+    assert oids(migrated_engine, views) == before
+    assert deployed_version(migrated_engine) == 1
+    assert scalar(migrated_engine, "SELECT count(*) FROM pg_class "
+                  "WHERE relnamespace = 'analytics_swap'::regnamespace") == 0
+
+
 class Reader(threading.Thread):
     """A dashboard: the view and every card view, read in a loop; its longest wait."""
 
