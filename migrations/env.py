@@ -37,7 +37,12 @@ from soleflip_analytics.db import (
 )
 from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout, lock_holder, pause
 from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE, VERSION_TABLE_SCHEMA
-from soleflip_analytics.view_migrations import DEFERRED_SWAPS, ViewUpdateRefused, swap_deferred
+from soleflip_analytics.view_migrations import (
+    DEFERRED_SWAPS,
+    ViewUpdateRefused,
+    deferred_rows,
+    swap_deferred,
+)
 
 # How long a statement of the deploy waits for a lock (held by a reader, a
 # writer, a refresh) before its revision steps back: whoever arrives meanwhile
@@ -79,13 +84,12 @@ _LOG_BUILD = text(
 def _built_views(connection: Connection, views_before: dict[str, int],
                  rows: dict[str, int]) -> dict[str, int]:
     """The views built (populated, and new or rebuilt) since ``views_before``, with their
-    rows. Those of the views swapped in are given: counting them would keep their
-    readers waiting."""
+    rows, and those built beside to be swapped in, whose ``rows`` are given."""
     quote = connection.dialect.identifier_preparer.quote
-    built = {}
+    built = dict(rows)
     for view, oid in connection.execute(_VIEWS).all():
-        if views_before.get(view) != oid:
-            built[view] = rows[view] if view in rows else connection.execute(
+        if views_before.get(view) != oid and view not in built:
+            built[view] = connection.execute(
                 text(f"{_MARK}SELECT count(*) FROM analytics.{quote(view)}")).scalar_one()
     return built
 
@@ -133,14 +137,16 @@ class _Revisions:
         self.started, self.snapshot = self.connection.execute(_START).one()
 
     def applied(self, **_: object) -> None:
-        """Alembic's on_version_apply: the revision is done but not yet committed."""
-        rows = swap_deferred(self.connection)
+        """Alembic's on_version_apply: the revision is done but not yet committed. The
+        views built beside are swapped in last: their readers wait from then on."""
+        rows = deferred_rows(self.connection)
         self.built.update(_built_views(self.connection, self.views, rows))
-        self.views = dict(self.connection.execute(_VIEWS).all())
         if _log_builds(self.connection, self.built, self.started, self.snapshot):
             self.built = {}
             self.start()
         _drop_version_table_if_empty(self.connection)
+        swap_deferred(self.connection)
+        self.views = dict(self.connection.execute(_VIEWS).all())
 
 
 def _run_revisions(connection: Connection, external: bool) -> None:

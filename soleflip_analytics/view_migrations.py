@@ -4,9 +4,10 @@ package's routines create_function and update_function.
 A view's SQL lives in ``sql/views/<name>/v<N>.sql``: the CREATE MATERIALIZED
 VIEW, its indexes and its comments, with the view's name unqualified. The verbs
 run that file with ``search_path`` pointing at the analytics schema and keep
-``analytics.managed_views`` (version and refresh tier) in step. Once change
-tracking is installed (revision 0009), they also put it on any table a new view
-version reads; once the package's roles are (revision 0011), they grant them
+``analytics.managed_views`` (version and refresh tier) in step; update_view
+builds the new version beside the old one and swaps it in (docs/contributing.md).
+Once change tracking is installed (revision 0009), they also put it on any table
+a new view version reads; once the package's roles are (revision 0011), they grant them
 SELECT on the view, which a rebuilt view would otherwise lose.
 
 Every routine of the package lives the same way in
@@ -158,8 +159,13 @@ class Swap:
 
     name: str
     dependents: list[str]
-    definitions: list[str]  # the dependents', as deployed
+    definitions: list[str]  # the dependents', unqualified, to rebuild them from
     rows: dict[str, int] = field(default_factory=dict)
+
+
+# A view of schema analytics by its name, bound as :name (statements a revision
+# sends name objects, never their oids, which differ between databases).
+_ANALYTICS_VIEW = "to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text)))"
 
 
 _DEPENDENTS = text(
@@ -177,15 +183,10 @@ _DEPENDENTS = text(
     "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
     "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
     "  AND d.refclassid = 'pg_catalog.pg_class'::regclass "
-    "  AND d.refobjid = to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text))) "
+    f"  AND d.refobjid = {_ANALYTICS_VIEW} "
     "  AND r.ev_class <> d.refobjid "
     "ORDER BY 2"
 )
-
-
-# A view of schema analytics by its name, bound as :name (statements a revision
-# sends name objects, never their oids, which differ between databases).
-_ANALYTICS_VIEW = "to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text)))"
 
 
 def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
@@ -318,85 +319,89 @@ def _build_beside(bind: Connection, name: str, version: int, dependents: list[st
     return swap
 
 
-def _lock_exclusively(bind: Connection, name: str) -> None:
-    """Take the view's ACCESS EXCLUSIVE lock, changing nothing: LOCK TABLE refuses
-    materialized views, ALTER ... OWNER TO takes that lock (and to the owner it has,
-    does nothing else)."""
-    quote = bind.dialect.identifier_preparer.quote_identifier
-    owner = bind.execute(
-        text(f"SELECT relowner::regrole::text FROM pg_catalog.pg_class "
-             f"WHERE oid = {_ANALYTICS_VIEW}"),
-        {"name": name},
-    ).scalar_one()
-    bind.exec_driver_sql(f"ALTER MATERIALIZED VIEW {SCHEMA}.{quote(name)} OWNER TO {owner}")
+_DEFINITIONS = text(
+    "SELECT coalesce(array_agg(pg_catalog.pg_get_viewdef(to_regclass("
+    "pg_catalog.format('analytics.%I', v.name))) ORDER BY v.n), '{}') "
+    "FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS v (name, n)"
+)
 
 
-def swap_in(bind: Connection, swaps: list[Swap]) -> dict[str, int]:
-    """Swap the views built beside into schema analytics, all in one go, and return
-    the rows of each view swapped in.
+def _definitions(bind: Connection, names: list[str]) -> list[str]:
+    """The definitions of views of schema analytics, in one round trip."""
+    return bind.execute(_DEFINITIONS, {"names": names}).scalar_one()
 
-    The changed views are locked first (a hot standby replays the locks in this
-    order, so its readers of the dependents never queue behind a long question
-    on the changed view), then their dependents dropped: each try waits at most
-    analytics.refresh_settings.swap_lock_timeout per lock, and readers queue
-    behind it no longer. After swap_attempts tries it fails naming the session
-    holding the lock; the caller's transaction then changes nothing.
+
+def swap_in(bind: Connection, swaps: list[Swap]) -> None:
+    """Swap the views built beside into schema analytics, all in one go.
+
+    Each try takes the changed views' ACCESS EXCLUSIVE locks first (ALTER ...
+    OWNER TO their owner: LOCK TABLE refuses materialized views), then drops
+    their dependents and them: a hot standby replays the locks in this order, so
+    its readers of the dependents never queue behind a long question on the
+    changed view. Each lock waits at most analytics.refresh_settings.
+    swap_lock_timeout, readers queue behind it no longer, and between tries the
+    queue drains. After swap_attempts tries it fails naming the session holding
+    the lock; the caller's transaction then changes nothing. From the first
+    lock to the commit, few round trips: the readers of these views wait for them.
     """
     quote = bind.dialect.identifier_preparer.quote_identifier
     timeout_ms, attempts = bind.execute(text(
         "SELECT (extract(epoch FROM swap_lock_timeout) * 1000)::bigint, swap_attempts "
         "FROM analytics.refresh_settings")).one()
+    owners = [bind.execute(text(f"SELECT relowner::regrole::text FROM pg_catalog.pg_class "
+                                f"WHERE oid = {_ANALYTICS_VIEW}"), {"name": swap.name}
+                           ).scalar_one() for swap in swaps]
+    views = [view for swap in swaps for view in (swap.name, *swap.dependents)]
+    dependents = [dependent for swap in swaps for dependent in swap.dependents]
+    definitions = _definitions(bind, dependents)
+    take_and_drop = "; ".join(
+        [f"ALTER MATERIALIZED VIEW {SCHEMA}.{quote(swap.name)} OWNER TO {owner}"
+         for swap, owner in zip(swaps, owners, strict=True)]
+        + [f"DROP MATERIALIZED VIEW {SCHEMA}.{quote(view)}"
+           for swap in swaps for view in (*swap.dependents, swap.name)])
+    move = "; ".join(f"ALTER MATERIALIZED VIEW {SWAP_SCHEMA}.{quote(view)} SET SCHEMA {SCHEMA}"
+                     for view in views)
     changed = ", ".join(f"{SCHEMA}.{quote(swap.name)}" for swap in swaps)
+    saved = bind.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
     for attempt in range(1, attempts + 1):
         savepoint = bind.begin_nested()
         try:
-            saved = _set_lock_timeout(bind, f"{timeout_ms}ms")
-            for swap in swaps:
-                _lock_exclusively(bind, swap.name)
-            for swap in swaps:
-                for view in (*swap.dependents, swap.name):
-                    bind.exec_driver_sql(f"DROP MATERIALIZED VIEW {SCHEMA}.{quote(view)}")
-            _set_lock_timeout(bind, saved)
+            bind.exec_driver_sql(f"SET LOCAL lock_timeout = '{timeout_ms}ms'; {take_and_drop}")
         except DBAPIError as error:
             savepoint.rollback()
             if not is_lock_timeout(error):
                 raise
             if attempt == attempts:
-                views = [_view_oid(bind, SCHEMA, view)
-                         for swap in swaps for view in (swap.name, *swap.dependents)]
+                holder = lock_holder(bind, [_view_oid(bind, SCHEMA, view) for view in views])
                 raise DeployLockError(
                     f"cannot swap in the new version of {changed}: no lock within {attempts} "
-                    f"tries of {timeout_ms} ms; {lock_holder(bind, views)}; nothing was "
-                    "changed: deploy again once it has finished"
+                    f"tries of {timeout_ms} ms; {holder}; nothing was changed: deploy again "
+                    "once it has finished"
                 ) from error
             time.sleep(pause(attempt))
         else:
             savepoint.commit()
             break
-    rows: dict[str, int] = {}
-    for swap in swaps:
-        for view in (swap.name, *swap.dependents):
-            bind.exec_driver_sql(
-                f"ALTER MATERIALIZED VIEW {SWAP_SCHEMA}.{quote(view)} SET SCHEMA {SCHEMA}"
-            )
-        for dependent, definition in zip(swap.dependents, swap.definitions, strict=True):
-            if _printed_definition(bind, SCHEMA, dependent) != definition:
-                raise ViewUpdateRefused(f"rebuilt {SCHEMA}.{dependent} differs from its definition "
-                                 f"on the new version of {swap.name}; nothing was changed")
-        grant_view_access(bind, swap.name)
-        rows.update(swap.rows)
+    bind.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": saved})
+    bind.exec_driver_sql(move)
+    if _definitions(bind, dependents) != definitions:
+        raise ViewUpdateRefused(f"the views rebuilt on the new version of {changed} differ "
+                                "from their definitions; nothing was changed")
     _track_source_tables(bind)
-    return rows
 
 
-def swap_deferred(bind: Connection) -> dict[str, int]:
+def deferred_rows(bind: Connection) -> dict[str, int]:
+    """The rows of the views update_view built beside, not swapped in yet (DEFERRED_SWAPS)."""
+    return {view: rows for swap in bind.info.get(DEFERRED_SWAPS) or ()
+            for view, rows in swap.rows.items()}
+
+
+def swap_deferred(bind: Connection) -> None:
     """Swap in what update_view built beside since the last call (see DEFERRED_SWAPS)."""
     swaps = bind.info.get(DEFERRED_SWAPS)
-    if not swaps:
-        return {}
-    rows = swap_in(bind, swaps)
-    swaps.clear()
-    return rows
+    if swaps:
+        swap_in(bind, swaps)
+        swaps.clear()
 
 
 def create_view(name: str, version: int, tier: str) -> None:
