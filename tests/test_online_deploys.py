@@ -139,6 +139,21 @@ def test_a_swap_that_cannot_get_its_lock_changes_nothing_and_names_the_reader(
                   "WHERE relnamespace = 'analytics_swap'::regnamespace") == 0
 
 
+def test_the_update_waits_for_a_refresh_of_the_view_and_holds_its_refresh_lock(
+    migrated_engine: Engine, inventory_copy: int,
+) -> None:
+    updating = threading.Thread(target=update, args=(migrated_engine, inventory_copy, 1))
+    with migrated_engine.connect() as refresh:
+        refresh.execute(text("SELECT FROM analytics.refresh_locks WHERE view_name = :view "
+                             "FOR UPDATE"), {"view": INVENTORY})
+        updating.start()
+        updating.join(timeout=1.0)
+        assert updating.is_alive(), "the update did not wait for the refresh"
+        assert deployed_version(migrated_engine) == 1
+    updating.join()
+    assert deployed_version(migrated_engine) == inventory_copy
+
+
 class Client(threading.Thread):
     """A loop of statements on its own connection whose lock waits are bounded by
     ``lock_timeout``: a wait longer than that fails the statement and is counted.
