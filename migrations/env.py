@@ -9,9 +9,9 @@ most LOCK_TIMEOUT for a lock; a revision that could not get one is rolled back
 and run again, LOCK_ATTEMPTS times in all. The views update_view built beside
 are swapped in as their revision ends. Each view a revision builds is logged as
 a refresh (triggered by "migration"), so that status and health count it as
-one. On the alembic command
-line a missing or bad URL, an unreachable database or an unsupported server is
-one line (exit 1), not a traceback.
+one. On the alembic command line a missing or bad URL, an unreachable database,
+an unsupported server, a lock not had or a refused update_view is one line
+(exit 1), not a traceback.
 """
 
 import sys
@@ -156,10 +156,11 @@ def _run_revisions(connection: Connection, external: bool) -> None:
             with context.begin_transaction():
                 context.run_migrations()
             return
-        except DBAPIError as error:
+        except Exception as error:
             if external or not is_lock_timeout(error):
                 raise
             connection.rollback()
+            connection.info[DEFERRED_SWAPS].clear()  # what the rolled back revision built
             if attempt == LOCK_ATTEMPTS:
                 holder = lock_holder(connection, connection.execute(_LOCKABLE).scalar_one() or [])
                 connection.rollback()

@@ -21,8 +21,13 @@ class DeployLockError(RuntimeError):
     """The deploy could not get a lock within its tries; nothing of the step changed."""
 
 
-def is_lock_timeout(error: DBAPIError) -> bool:
-    return sqlstate(error) == LOCK_NOT_AVAILABLE
+def is_lock_timeout(error: Exception) -> bool:
+    """A lock wait longer than lock_timeout: a driver's error, or SQLAlchemy's around it
+    (the SQL files go straight to the driver's cursor)."""
+    if isinstance(error, DBAPIError):
+        return sqlstate(error) == LOCK_NOT_AVAILABLE
+    code = getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
+    return code == LOCK_NOT_AVAILABLE
 
 
 def pause(attempt: int) -> float:

@@ -312,3 +312,21 @@ def test_a_deploy_that_cannot_lock_the_shop_tables_names_who_holds_them(
         shop.rollback()
     assert deployed_revision(source_engine) == "0008"
     assert scalar(source_engine, "SELECT to_regclass('analytics.refresh_log')") is None
+
+
+def test_a_revision_that_waited_too_long_for_a_lock_runs_again(
+    source_url: str, source_engine: Engine,
+) -> None:
+    add_sales(source_engine, 10)
+    upgrade(source_url, "0014")
+    with source_engine.connect() as shop:
+        # 0015 builds four views, then waits for the fifth's source table: rolled back.
+        shop.execute(text("LOCK TABLE core.suppliers IN ACCESS EXCLUSIVE MODE"))
+        deploying = threading.Thread(target=upgrade, args=(source_url, "0015"))
+        deploying.start()
+        deploying.join(timeout=1.0)
+        assert deploying.is_alive()
+        shop.rollback()
+    deploying.join()
+    assert deployed_revision(source_engine) == "0015"
+    assert drifts(source_engine) == []
