@@ -37,6 +37,7 @@ from soleflip_analytics.db import (
 )
 from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout, lock_holder, pause
 from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE, VERSION_TABLE_SCHEMA
+from soleflip_analytics.roles import DEFAULT_ROLE_NAMES_V1, check_roles, configured_role_names
 from soleflip_analytics.view_migrations import (
     DEFERRED_SWAPS,
     ViewUpdateRefused,
@@ -149,6 +150,20 @@ class _Revisions:
         self.views = dict(self.connection.execute(_VIEWS).all())
 
 
+# The revision that creates the package's roles, from names the deploy is given.
+ROLES_REVISION = "0011"
+
+
+def _check_roles_first() -> None:
+    """Bad role names (``-x reader_role=...``) stop revision 0011, so they are checked
+    before the first revision commits: a deploy refusing them changes nothing."""
+    migration_context = context.get_context()
+    steps = migration_context.opts["fn"](migration_context.get_current_heads(),
+                                         migration_context)
+    if any(step.is_upgrade and step.revision.revision == ROLES_REVISION for step in steps):
+        check_roles(migration_context.connection, configured_role_names(DEFAULT_ROLE_NAMES_V1))
+
+
 def _run_revisions(connection: Connection, external: bool) -> None:
     """context.run_migrations(), again from the last committed revision after a lock timeout."""
     for attempt in range(1, LOCK_ATTEMPTS + 1):
@@ -192,6 +207,8 @@ def _run(connection: Connection) -> None:
     )
     connection.info[DEFERRED_SWAPS] = []
     try:
+        if not external:
+            _check_roles_first()
         _run_revisions(connection, external)
     finally:
         connection.info.pop(DEFERRED_SWAPS, None)  # gone with an invalidated connection
