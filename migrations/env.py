@@ -38,6 +38,7 @@ from soleflip_analytics.db import (
 from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout, lock_holder, pause
 from soleflip_analytics.names import DEPLOY_BOOKKEEPING_MARK, VERSION_TABLE, VERSION_TABLE_SCHEMA
 from soleflip_analytics.roles import DEFAULT_ROLE_NAMES_V1, check_roles, configured_role_names
+from soleflip_analytics.schedules.install import check_strict_schedules, strict_requested
 from soleflip_analytics.view_migrations import (
     DEFERRED_SWAPS,
     ViewUpdateRefused,
@@ -150,18 +151,22 @@ class _Revisions:
         self.views = dict(self.connection.execute(_VIEWS).all())
 
 
-# The revision that creates the package's roles, from names the deploy is given.
-ROLES_REVISION = "0011"
+# Revisions that refuse bad options (-x ...): checked before the first revision commits.
+SCHEDULES_REVISION = "0010"  # strict_schedules
+ROLES_REVISION = "0011"  # reader_role, refresher_role
 
 
-def _check_roles_first() -> None:
-    """Bad role names (``-x reader_role=...``) stop revision 0011, so they are checked
-    before the first revision commits: a deploy refusing them changes nothing."""
+def _check_options_first() -> None:
+    """What revisions 0010 (strict schedules) and 0011 (role names) would refuse is
+    checked before the first revision commits: a deploy refusing it changes nothing."""
     migration_context = context.get_context()
-    steps = migration_context.opts["fn"](migration_context.get_current_heads(),
-                                         migration_context)
-    if any(step.is_upgrade and step.revision.revision == ROLES_REVISION for step in steps):
-        check_roles(migration_context.connection, configured_role_names(DEFAULT_ROLE_NAMES_V1))
+    planned = {step.revision.revision for step in migration_context.opts["fn"](
+        migration_context.get_current_heads(), migration_context) if step.is_upgrade}
+    connection = migration_context.connection
+    if SCHEDULES_REVISION in planned and strict_requested():
+        check_strict_schedules(connection)
+    if ROLES_REVISION in planned:
+        check_roles(connection, configured_role_names(DEFAULT_ROLE_NAMES_V1))
 
 
 def _run_revisions(connection: Connection, external: bool) -> None:
@@ -208,7 +213,7 @@ def _run(connection: Connection) -> None:
     connection.info[DEFERRED_SWAPS] = []
     try:
         if not external:
-            _check_roles_first()
+            _check_options_first()
         _run_revisions(connection, external)
     finally:
         connection.info.pop(DEFERRED_SWAPS, None)  # gone with an invalidated connection
