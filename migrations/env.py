@@ -187,7 +187,7 @@ def _run_revisions(connection: Connection, external: bool) -> None:
                 raise DeployLockError(
                     f"the deploy could not get a lock within {LOCK_ATTEMPTS} tries of "
                     f"{LOCK_TIMEOUT}: {holder}; the database is at the last revision the "
-                    "version table names: upgrade again once that session has finished"
+                    "version table names: upgrade again once that process has finished"
                 ) from error
             time.sleep(pause(attempt))
 

@@ -3,7 +3,7 @@
 A deploy's statement waiting for a lock makes every later reader or writer of
 that relation queue behind it, so the deploy waits briefly (a short
 ``lock_timeout``), steps back and tries again a few times; when it still cannot
-get the lock it fails naming the session that held it (docs/deploy.md).
+get the lock it fails naming the server process that held it (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def pause(attempt: int) -> float:
     return min(0.1 * attempt, 1.0)
 
 
-# The session holding a lock on one of the relations, whose transaction is the
+# The server process holding a lock on one of the relations, whose transaction is the
 # oldest: a long transaction is what keeps a deploy from its lock.
 _HOLDER = text(
     "SELECT a.pid, a.usename::text, a.application_name, a.query_start, a.state, "
@@ -51,10 +51,10 @@ _HOLDER = text(
 
 
 def lock_holder(connection: Connection, relations: list[int]) -> str:
-    """The session holding a lock on one of the relations (by oid), for an error message."""
+    """The process holding a lock on one of the relations (by oid), for an error message."""
     row = connection.execute(_HOLDER, {"relations": relations}).one_or_none()
     if row is None:
-        return "no session holds a lock on them any more"
+        return "no other process holds a lock on them any more"
     return (f"pid {row.pid} (user {row.usename}, application {row.application_name!r}, "
             f"{row.state}, query started {row.query_start:%Y-%m-%d %H:%M:%S%z}) "
             f"holds a lock on {row.relations}")

@@ -340,7 +340,7 @@ def swap_in(bind: Connection, swaps: list[Swap]) -> None:
     its readers of the dependents never queue behind a long question on the
     changed view. Each lock waits at most analytics.refresh_settings.
     swap_lock_timeout, readers queue behind it no longer, and between tries the
-    queue drains. After swap_attempts tries it fails naming the session holding
+    queue drains. After swap_attempts tries it fails naming the process holding
     the lock; the caller's transaction then changes nothing. From the first
     lock to the commit, few round trips: the readers of these views wait for them.
     """
