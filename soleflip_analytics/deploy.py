@@ -71,10 +71,12 @@ def upgrade(
     refresher_role: str | None = None,
     strict_schedules: bool | None = None,
 ) -> None:
-    """Apply the migrations up to ``revision`` in one transaction.
+    """Apply the migrations up to ``revision``, each revision committing on its own
+    (docs/deploy.md, "Online deploys").
 
-    ``url`` is a database URL (default: DATABASE_URL), or a Connection whose
-    open transaction the migrations run in.
+    ``url`` is a database URL (default: DATABASE_URL), or a Connection: one
+    outside a transaction gets a transaction per revision, one inside a
+    transaction runs them all in it.
 
     ``reader_role`` and ``refresher_role`` name the roles revision 0011 grants
     to (default: SOLEFLIP_ANALYTICS_READER_ROLE / SOLEFLIP_ANALYTICS_REFRESHER_ROLE,

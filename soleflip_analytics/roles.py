@@ -166,25 +166,13 @@ def install_roles(connection: Connection, names: Mapping[str, str],
     """Create the roles that are missing, record them, and grant them ``privileges``."""
     deployer = connection.execute(text("SELECT current_user::text")).scalar_one()
     for purpose, name in names.items():
-        role = connection.execute(
-            text("SELECT rolsuper, pg_catalog.pg_has_role(oid, current_user, 'USAGE') AS owns "
-                 "FROM pg_catalog.pg_roles WHERE rolname = :name"),
-            {"name": name},
-        ).first()
-        if role is None:
-            _create_role(connection, name, purpose)
-        elif role.rolsuper or role.owns:
-            raise RoleSetupError(
-                f"{OPTIONS[purpose]} {name!r} is "
-                + ("a superuser" if role.rolsuper
-                   else f"{deployer}, which runs the migrations, or a member of it")
-                + f", and may do everything the {purpose} role must not; choose another "
-                f"name (default {DEFAULT_ROLE_NAMES_V1[purpose]}). Nothing was changed."
-            )
+        exists = _usable_role(connection, name, purpose, deployer)
+        if not exists:
+            connection.exec_driver_sql(f"CREATE ROLE {_quote(connection, name)} NOLOGIN")
         connection.execute(
             text("INSERT INTO analytics.package_roles (role_name, purpose, created_by_package) "
                  "VALUES (:name, :purpose, :created)"),
-            {"name": name, "purpose": purpose, "created": role is None},
+            {"name": name, "purpose": purpose, "created": not exists},
         )
         for privilege in privileges[purpose]:
             connection.exec_driver_sql(f"GRANT {privilege} TO {_quote(connection, name)}")
@@ -198,19 +186,42 @@ def install_roles(connection: Connection, names: Mapping[str, str],
     _warn_about_readable_sources(connection, names[READER])
 
 
-def _create_role(connection: Connection, name: str, purpose: str) -> None:
-    may_create = connection.execute(
-        text("SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
-             "WHERE rolname = current_user")
-    ).scalar_one()
-    if not may_create:
+def check_roles(connection: Connection, names: Mapping[str, str]) -> None:
+    """Raise what install_roles would refuse, changing nothing: a deploy whose revisions
+    commit one by one checks before the first of them."""
+    deployer = connection.execute(text("SELECT current_user::text")).scalar_one()
+    for purpose, name in names.items():
+        _usable_role(connection, name, purpose, deployer)
+
+
+def _usable_role(connection: Connection, name: str, purpose: str, deployer: str) -> bool:
+    """Whether the role exists (if not, the deployer may create it); else RoleSetupError."""
+    role = connection.execute(
+        text("SELECT rolsuper, pg_catalog.pg_has_role(oid, current_user, 'USAGE') AS owns "
+             "FROM pg_catalog.pg_roles WHERE rolname = :name"),
+        {"name": name},
+    ).first()
+    if role is None:
+        may_create = connection.execute(
+            text("SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
+                 "WHERE rolname = current_user")
+        ).scalar_one()
+        if not may_create:
+            raise RoleSetupError(
+                f"role {name!r} ({purpose}) does not exist, and the role running the "
+                f"migrations may not create roles. Have an administrator run CREATE ROLE "
+                f"{name} NOLOGIN; then upgrade again (the migration then grants to it and "
+                "leaves it in place on downgrade). Nothing was changed."
+            )
+    elif role.rolsuper or role.owns:
         raise RoleSetupError(
-            f"role {name!r} ({purpose}) does not exist, and the role running the migrations "
-            f"may not create roles. Have an administrator run CREATE ROLE {name} NOLOGIN; "
-            "then upgrade again (the migration then grants to it and leaves it in place on "
-            "downgrade). Nothing was changed."
+            f"{OPTIONS[purpose]} {name!r} is "
+            + ("a superuser" if role.rolsuper
+               else f"{deployer}, which runs the migrations, or a member of it")
+            + f", and may do everything the {purpose} role must not; choose another "
+            f"name (default {DEFAULT_ROLE_NAMES_V1[purpose]}). Nothing was changed."
         )
-    connection.exec_driver_sql(f"CREATE ROLE {_quote(connection, name)} NOLOGIN")
+    return role is not None
 
 
 def _warn_about_readable_sources(connection: Connection, reader: str) -> None:

@@ -187,3 +187,13 @@ def test_the_chart_is_drawn_from_results(results: Any, bench: ModuleType,
     chart.main([*map(str, paths), "--out", str(out)])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
+
+
+def test_the_deploy_benchmark_times_four_steps_under_load() -> None:
+    deploy_benchmark = _benchmark_module("deploy_benchmark")
+    steps, machine, load = deploy_benchmark.measure(orders=2000)
+    assert [step.name[:3] for step in steps] == ["(a)", "(b)", "(c)", "(d)"]
+    for step in steps:
+        assert step.seconds > 0 and step.writer_ms > 0 and step.reader_queries > 0
+    report = deploy_benchmark.report(2000, steps, machine, load)
+    assert "update metabase_inventory_status" in report and "load average" in report

@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "soleflip_analytics"
 FLOORS = {
     "names": 0, "paths": 0, "db": 0, "console": 0, "arguments": 0,
-    "catalog": 1, "contract": 1,
+    "catalog": 1, "contract": 1, "deploy_locks": 1,
     "view_migrations": 2, "roles": 2, "deploy": 2,
     "refresh": 3, "status": 3, "health": 3, "events": 3, "schedules": 3, "drift": 3,
     "demo": 3,

@@ -40,9 +40,10 @@ def _migration_steps_echoed() -> Iterator[None]:
 
 
 def upgrade(engine: Engine, revision: str = "head", strict_schedules: bool = False) -> None:
-    """Upgrade in one transaction, each step echoed on stderr."""
-    with engine.begin() as connection, _migration_steps_echoed():
+    """Upgrade, each revision committing on its own and echoed on stderr."""
+    with engine.connect() as connection, _migration_steps_echoed():
         deploy.upgrade(connection, revision, strict_schedules=strict_schedules or None)
+        connection.commit()
 
 
 def _current_revision(engine: Engine) -> str | None:
@@ -66,7 +67,7 @@ def db() -> None:
                    "pg_cron (default: warn; also SOLEFLIP_ANALYTICS_STRICT_SCHEDULES=1).")
 @database_url_option
 def db_upgrade(revision: str, strict_schedules: bool, database_url: str | None) -> None:
-    """Apply the migrations up to REVISION (default: head), in one transaction."""
+    """Apply the migrations up to REVISION (default: head), each committing on its own."""
     with connected(database_url) as engine:
         before = _current_revision(engine)
         upgrade(engine, revision, strict_schedules)
@@ -88,8 +89,9 @@ def db_downgrade(revision: str, yes: bool, database_url: str | None) -> None:
             click.confirm(f"Drop every view, role grant and schedule of soleflip-analytics "
                           f"in {display(engine.url)}?", abort=True, err=True)
         before = _current_revision(engine)
-        with engine.begin() as connection, _migration_steps_echoed():
+        with engine.connect() as connection, _migration_steps_echoed():
             deploy.downgrade(connection, revision)
+            connection.commit()
         after = _current_revision(engine)
     click.echo(f"downgraded {_revision_label(before)} -> {_revision_label(after)}")
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.db import Bind, NotInstalledError, connect, one_line
 from soleflip_analytics.names import STRICT_SCHEDULES_ENVIRONMENT, STRICT_SCHEDULES_OPTION
-from soleflip_analytics.schedules.linked import linked_connection
+from soleflip_analytics.schedules.linked import database_url, linked_connection, short_engine
 from soleflip_analytics.schedules.placement import (
     HAS_PG_CRON,
     INSTEAD,
@@ -110,12 +110,7 @@ def _schedule_jobs(connection: Connection, server: CronServer,
         try:
             cron = linked_connection(connection, cron_database)
         except DBAPIError as error:
-            return (
-                f"pg_cron's database is {cron_database} (cron.database_name), and the deploying "
-                f"role could not connect to it with the same credentials ({one_line(error)}). "
-                f"Let it connect there, or set cron.database_name = '{database}' and restart the "
-                f"server; {REINSTALL}."
-            )
+            return _cannot_connect(cron_database, database, error)
         problem = _schedule_in_database_problem(cron, cron_database)
         if problem:
             return problem
@@ -141,6 +136,36 @@ def _schedule_jobs(connection: Connection, server: CronServer,
         return (f"pg_cron in database {cron_database} refused the jobs ({one_line(error)}); "
                 f"fix that, {REINSTALL}.")
     return None
+
+
+def _cannot_connect(cron_database: str, database: str, error: DBAPIError) -> str:
+    return (
+        f"pg_cron's database is {cron_database} (cron.database_name), and the deploying "
+        f"role could not connect to it with the same credentials ({one_line(error)}). "
+        f"Let it connect there, or set cron.database_name = '{database}' and restart the "
+        f"server; {REINSTALL}."
+    )
+
+
+def check_strict_schedules(connection: Connection) -> None:
+    """Raise SchedulesNotInstalledError for what keeps pg_cron from taking the jobs and
+    can be seen without changing anything: a deploy whose revisions commit one by one
+    checks before the first of them, so that strict mode still changes nothing."""
+    server = read_cron_server(connection)
+    placement = place(server)
+    reason = placement.reason
+    if reason is None and placement.cron_database != server.database:
+        assert placement.cron_database is not None
+        engine = short_engine(database_url(connection, placement.cron_database))
+        try:
+            with engine.connect() as cron:
+                reason = _schedule_in_database_problem(cron, placement.cron_database)
+        except DBAPIError as error:
+            reason = _cannot_connect(placement.cron_database, server.database, error)
+        finally:
+            engine.dispose()
+    if reason is not None:
+        raise SchedulesNotInstalledError(f"refresh schedules could not be installed: {reason}")
 
 
 def _create_extension(connection: Connection) -> str | None:
