@@ -284,6 +284,16 @@ def _copy_grants(bind: Connection, name: str) -> None:
         )
 
 
+_KEPT_OPTIONS = text(
+    "SELECT string_agg(o.option, ', ' ORDER BY o.option) "
+    "FROM pg_catalog.pg_class c, unnest(c.reloptions) AS o (option) "
+    f"WHERE c.oid = {_ANALYTICS_VIEW} AND split_part(o.option, '=', 1) NOT IN ("
+    "  SELECT split_part(n.option, '=', 1) "
+    "  FROM pg_catalog.pg_class s, unnest(s.reloptions) AS n (option) "
+    f"  WHERE s.oid = to_regclass(pg_catalog.format('{SWAP_SCHEMA}.%I', CAST(:name AS text))))"
+)
+
+
 def _build_beside(bind: Connection, name: str, version: int, dependents: list[str]) -> Swap:
     """Build version ``version`` of the view in analytics_swap, populated, and the
     dependents on it from their deployed definitions."""
@@ -294,6 +304,11 @@ def _build_beside(bind: Connection, name: str, version: int, dependents: list[st
             f"{view_sql_path(name, version).name} of {name} must create the view under its "
             "unqualified name")
     shadow = f"{SWAP_SCHEMA}.{quote(name)}"
+    # Storage parameters set on the view since its file was written (vacuum_truncate
+    # = off, revision 0018) stay, where the new file sets none of its own.
+    kept = bind.execute(_KEPT_OPTIONS, {"name": name}).scalar_one()
+    if kept:
+        bind.exec_driver_sql(f"ALTER MATERIALIZED VIEW {shadow} SET ({kept})")
     # Written again by a refresh, frozen: a reader whose snapshot is older than
     # the deploy still sees the rows after the swap, never an empty view.
     bind.exec_driver_sql(f"REFRESH MATERIALIZED VIEW {shadow}")

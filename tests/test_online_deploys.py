@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from test_swap import INVENTORY, catalog_of, contents, recomputed
 
 from soleflip_analytics import paths, upgrade
+from soleflip_analytics.deploy import head_revision
 from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout
 from soleflip_analytics.drift import check_drift
 from soleflip_analytics.names import VERSION_TABLE
@@ -49,6 +50,11 @@ def deployed_version(engine: Engine, view: str = INVENTORY) -> int:
                   v=view)
 
 
+def storage_parameters(engine: Engine, view: str) -> list[str]:
+    return scalar(engine, "SELECT coalesce(reloptions, '{}') FROM pg_class "
+                  "WHERE oid = to_regclass('analytics.' || :v)", v=view)
+
+
 def drifts(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return [str(drift) for drift in check_drift(connection).drifts]
@@ -72,11 +78,14 @@ def test_update_view_rebuilds_its_dependents_beside_and_back(
     add_sales(migrated_engine, 40)
     views = [INVENTORY, *sorted(CARD_VIEWS)]
     before = {view: catalog_of(migrated_engine, view) for view in views}
+    options = storage_parameters(migrated_engine, INVENTORY)
+    assert "vacuum_truncate=off" in options  # revision 0018's, not in the view's file
     first = oids(migrated_engine, views)
 
     update(migrated_engine, inventory_copy, revert_to_version=1)
 
     assert deployed_version(migrated_engine) == inventory_copy
+    assert storage_parameters(migrated_engine, INVENTORY) == options
     second = oids(migrated_engine, views)
     assert all(second[view] != first[view] for view in views)  # all built anew
     for view in views:
@@ -294,7 +303,7 @@ def test_a_deploy_killed_half_way_resumes_with_upgrade_head(
 
     upgrade(source_url)
 
-    assert deployed_revision(source_engine) == "0016"
+    assert deployed_revision(source_engine) == head_revision()
     assert drifts(source_engine) == []
 
 

@@ -180,7 +180,7 @@ def _contents(url: str) -> dict[str, str]:
 
 
 def _redeploy(url: str, view: str) -> None:
-    """A deploy of ``view`` as a migration runs it (update_view: drop and build)."""
+    """A deploy of ``view`` as a migration runs it (update_view, side by side)."""
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.begin() as connection:
         with Operations.context(MigrationContext.configure(connection)):
@@ -216,9 +216,8 @@ def test_refreshes_and_a_deploy_on_the_primary_neither_cancel_nor_stall_standby_
                              replicated_database.standby_url) as load:
         results = [result for _ in range(3)
                    for result in refresh_views(replicated_database.primary_url)]
-        # The online deploy of metabase_inventory_status is another change; this is
-        # update_view of a view without dependents, as migrations run it today.
-        _redeploy(replicated_database.primary_url, "metabase_platform_performance")
+        # update_view side by side: the big view and its five card views swapped in.
+        _redeploy(replicated_database.primary_url, standby.BIG_VIEW)
         replicated_database.wait_for_replay()
     figures = load.figures
     assert figures is not None
