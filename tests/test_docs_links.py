@@ -1,6 +1,6 @@
 """The README and docs/ pages: every relative link resolves, the README stays a short front door.
 
-No database: this reads the Markdown files only.
+No database: this reads the Markdown files (and the names of the SQL files) only.
 """
 
 from __future__ import annotations
@@ -80,3 +80,18 @@ def test_every_docs_page_is_linked_from_the_readme_and_the_index() -> None:
 def test_the_readme_is_a_short_front_door() -> None:
     lines = len(README.read_text().splitlines())
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; at most {README_MAX_LINES}"
+
+
+def test_the_sql_map_names_every_versioned_file() -> None:
+    """sql/README.md maps objects to files: a new vN.sql (or its _down) is added to it."""
+    sql = ROOT / "sql"
+    text = (sql / "README.md").read_text()
+    unnamed = []
+    for path in sorted(sql.glob("*/*/v*.sql")):
+        named = path.relative_to(sql).as_posix()
+        if path.stem.endswith("_down"):
+            up = named.replace("_down.sql", ".sql")
+            named = f"`{up}` (undone by `{path.name}`)"
+        if named not in text:
+            unnamed.append(named)
+    assert unnamed == [], f"sql/README.md does not name: {unnamed}"
