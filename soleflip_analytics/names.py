@@ -43,3 +43,7 @@ OPTIONS: Mapping[str, str] = {READER: "reader_role", REFRESHER: "refresher_role"
 # the deploy when the refresh schedules cannot be installed in pg_cron.
 STRICT_SCHEDULES_OPTION = "strict_schedules"
 STRICT_SCHEDULES_ENVIRONMENT = "SOLEFLIP_ANALYTICS_STRICT_SCHEDULES"
+
+# Directories (separated as in PATH) holding the host application's own views,
+# laid out as the package's sql/views: <name>/v<N>.sql.
+HOST_VIEWS_ENVIRONMENT = "SOLEFLIP_ANALYTICS_HOST_VIEWS"

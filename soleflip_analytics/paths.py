@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from soleflip_analytics.names import HOST_VIEWS_ENVIRONMENT
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -25,7 +28,14 @@ def sql_dir() -> Path:
 
 
 def view_sql_path(view_name: str, version: int) -> Path:
-    return sql_dir() / "views" / view_name / f"v{version}.sql"
+    """``sql/views/<name>/v<N>.sql`` of the package; for a view it does not ship, the
+    first ``<name>/v<N>.sql`` of the host's directories (SOLEFLIP_ANALYTICS_HOST_VIEWS)."""
+    package = sql_dir() / "views" / view_name
+    if not package.is_dir():
+        for directory in os.environ.get(HOST_VIEWS_ENVIRONMENT, "").split(os.pathsep):
+            if directory and (Path(directory) / view_name).is_dir():
+                return Path(directory) / view_name / f"v{version}.sql"
+    return package / f"v{version}.sql"
 
 
 def function_sql_path(function_name: str, version: int) -> Path:

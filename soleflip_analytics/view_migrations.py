@@ -346,6 +346,19 @@ def _definitions(bind: Connection, names: list[str]) -> list[str]:
     return bind.execute(_DEFINITIONS, {"names": names}).scalar_one()
 
 
+def _let_standbys_catch_up(bind: Connection) -> None:
+    """While hot standbys read the views (revision 0018 on), wait up to
+    analytics.refresh_settings.standby_wait for them to replay what was written so
+    far: a standby far behind cancels the queries its replay of the swap's locks
+    waits for, instead of waiting."""
+    installed = bind.execute(
+        text("SELECT to_regprocedure('analytics.wait_for_standbys(interval)') IS NOT NULL")
+    ).scalar_one()
+    if installed and bind.execute(text("SELECT analytics.replica_safe_refresh()")).scalar_one():
+        bind.execute(text("SELECT analytics.wait_for_standbys(standby_wait) "
+                          "FROM analytics.refresh_settings"))
+
+
 def swap_in(bind: Connection, swaps: list[Swap]) -> None:
     """Swap the views built beside into schema analytics, all in one go.
 
@@ -377,6 +390,7 @@ def swap_in(bind: Connection, swaps: list[Swap]) -> None:
     move = "; ".join(f"ALTER MATERIALIZED VIEW {SWAP_SCHEMA}.{quote(view)} SET SCHEMA {SCHEMA}"
                      for view in views)
     changed = ", ".join(f"{SCHEMA}.{quote(swap.name)}" for swap in swaps)
+    _let_standbys_catch_up(bind)
     saved = bind.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
     for attempt in range(1, attempts + 1):
         savepoint = bind.begin_nested()

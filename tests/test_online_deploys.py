@@ -23,7 +23,7 @@ from soleflip_analytics.deploy import head_revision
 from soleflip_analytics.deploy_locks import DeployLockError, is_lock_timeout
 from soleflip_analytics.drift import check_drift
 from soleflip_analytics.names import VERSION_TABLE
-from soleflip_analytics.view_migrations import ViewUpdateRefused, update_view
+from soleflip_analytics.view_migrations import ViewUpdateRefused, create_view, update_view
 
 COPY = 2  # a test-only version of metabase_inventory_status: a copy of v1.sql
 
@@ -126,6 +126,35 @@ def test_a_view_of_the_host_reading_it_makes_the_update_refuse(
 
     assert oids(migrated_engine, views) == before
     assert deployed_version(migrated_engine) == 1
+
+
+def test_a_view_of_the_host_in_its_own_directory_is_deployed_checked_and_rebuilt(
+    migrated_engine: Engine, inventory_copy: int, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host keeps its view's file in its own repository (SOLEFLIP_ANALYTICS_HOST_VIEWS):
+    create_view builds it, db check compares it with that file, and an update of the
+    package view it reads rebuilds it."""
+    host = tmp_path / "host_views"
+    (host / "shop_dead_stock").mkdir(parents=True)
+    (host / "shop_dead_stock" / "v1.sql").write_text(
+        "CREATE MATERIALIZED VIEW shop_dead_stock AS\n"
+        f"SELECT inventory_id, days_in_stock FROM {INVENTORY} "
+        "WHERE stock_category = 'Dead Stock';\n"
+        "CREATE UNIQUE INDEX shop_dead_stock_item ON shop_dead_stock (inventory_id);\n")
+    monkeypatch.setenv("SOLEFLIP_ANALYTICS_HOST_VIEWS", f"{tmp_path / 'elsewhere'}:{host}")
+    run_verb(migrated_engine, lambda: create_view("shop_dead_stock", 1, "daily"))
+    assert drifts(migrated_engine) == []
+    dead_stock = ("SELECT count(*) FROM analytics.shop_dead_stock", f"SELECT count(*) FROM "
+                  f"analytics.{INVENTORY} WHERE stock_category = 'Dead Stock'")
+
+    update(migrated_engine, inventory_copy, revert_to_version=1)
+
+    assert scalar(migrated_engine, dead_stock[0]) == scalar(migrated_engine, dead_stock[1])
+    assert drifts(migrated_engine) == []
+    (host / "shop_dead_stock" / "v1.sql").write_text(
+        (host / "shop_dead_stock" / "v1.sql").read_text().replace(", days_in_stock", ""))
+    assert any("shop_dead_stock" in drift for drift in drifts(migrated_engine))
 
 
 @pytest.mark.parametrize("held", [INVENTORY, "unsold_stock_summary"])

@@ -2,7 +2,9 @@
 -- standbys read the views (analytics.replica_safe_refresh): a standby replays
 -- the swap's ACCESS EXCLUSIVE lock behind its own queries on the view, and
 -- queries arriving meanwhile wait; a concurrent refresh takes no lock a
--- standby sees.
+-- standby sees. And it first lets the standbys catch up
+-- (analytics.wait_for_standbys), so that their replay never falls far enough
+-- behind for a conflict to cancel their queries.
 --
 -- Version 4: the swap (analytics.refresh_by_swap, version 2) logs the views it
 -- rebuilt itself, before it takes its locks.
@@ -51,6 +53,10 @@ BEGIN
                   HINT = 'It must see the view as the refresh it waited for left it.';
     END IF;
     PERFORM analytics.reconcile_refresh_log();
+    IF analytics.replica_safe_refresh() THEN
+        PERFORM analytics.wait_for_standbys((SELECT s.standby_wait
+                                             FROM analytics.refresh_settings s));
+    END IF;
 
     IF pg_catalog.to_regclass(pg_catalog.format('analytics.%I', view_name)) IS NULL
        AND EXISTS (SELECT FROM analytics.managed_views mv
@@ -196,4 +202,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.refresh_view(text, boolean, text, boolean, boolean) IS
-    'Refresh one materialized view of schema analytics and log it: when it is populated and has a usable unique index, by swap if it has at least analytics.refresh_settings.swap_min_rows rows (concurrently should the swap give up, or while analytics.replica_safe_refresh() says hot standbys read the views), else concurrently; otherwise plain. One refresh of a view at a time, under a row lock of analytics.refresh_locks that only refreshes take (wait for it, or skip when wait is false); everything about the view is read once the lock is held. Only when stale if asked. A registered view that does not exist is a failed refresh. Errors are caught and logged; the view then keeps its previous rows. Returns the log entry, completing the one analytics.begin_refresh recorded. Run it in its own READ COMMITTED transaction with lock_timeout and statement_timeout set.';
+    'Refresh one materialized view of schema analytics and log it: when it is populated and has a usable unique index, by swap if it has at least analytics.refresh_settings.swap_min_rows rows (concurrently should the swap give up, or while analytics.replica_safe_refresh() says hot standbys read the views), else concurrently; otherwise plain. While replica-safe, it first waits up to analytics.refresh_settings.standby_wait for hot standbys to replay what the server has written (analytics.wait_for_standbys). One refresh of a view at a time, under a row lock of analytics.refresh_locks that only refreshes take (wait for it, or skip when wait is false); everything about the view is read once the lock is held. Only when stale if asked. A registered view that does not exist is a failed refresh. Errors are caught and logged; the view then keeps its previous rows. Returns the log entry, completing the one analytics.begin_refresh recorded. Run it in its own READ COMMITTED transaction with lock_timeout and statement_timeout set.';

@@ -12,8 +12,16 @@ ALTER TABLE analytics.refresh_settings
 COMMENT ON COLUMN analytics.refresh_settings.replica_safe IS
     'on: big views are refreshed concurrently instead of by swap, so that hot standbys never replay a lock that waits for their queries; off: swaps as usual; auto (the default): on while a standby streams from this server or a physical replication slot is kept for one.';
 
+ALTER TABLE analytics.refresh_settings
+    ADD COLUMN standby_wait interval NOT NULL DEFAULT '10 seconds'
+        CHECK (standby_wait >= interval '0');
+COMMENT ON COLUMN analytics.refresh_settings.standby_wait IS
+    'While replica-safe: how long a refresh or a deploy''s swap waits at most for hot standbys to replay what the server has written before it starts (analytics.wait_for_standbys); 0 never waits.';
+
 \ir ../../functions/replica_safe_refresh/v1.sql
 REVOKE EXECUTE ON FUNCTION analytics.replica_safe_refresh() FROM PUBLIC;
+\ir ../../functions/wait_for_standbys/v1.sql
+REVOKE EXECUTE ON FUNCTION analytics.wait_for_standbys(interval) FROM PUBLIC;
 
 -- No truncation by vacuum: it would take an ACCESS EXCLUSIVE lock on the view.
 -- A swap keeps the view's storage parameters (analytics.build_shadow).

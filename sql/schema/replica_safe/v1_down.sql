@@ -13,5 +13,7 @@ BEGIN
 END
 $$;
 
+DROP FUNCTION analytics.wait_for_standbys(interval);
 DROP FUNCTION analytics.replica_safe_refresh();
+ALTER TABLE analytics.refresh_settings DROP COLUMN standby_wait;
 ALTER TABLE analytics.refresh_settings DROP COLUMN replica_safe;
