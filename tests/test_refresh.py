@@ -675,16 +675,20 @@ def test_the_coordinators_lanes_and_another_refresher_never_refresh_a_view_twice
         stop.set()
         other.join()
         assert coordinator.close(timeout=30)
-    refreshes: dict[str, list] = {}
-    for entry in log_rows(migrated_engine):
-        if entry.status == "succeeded":
-            refreshes.setdefault(entry.view_name, []).append(entry)
-    assert {e.triggered_by for entries in refreshes.values() for e in entries} >= {
+    assert {e.triggered_by for e in log_rows(migrated_engine) if e.status == "succeeded"} >= {
         "event", "other"}
-    for view, entries in refreshes.items():
-        entries.sort(key=lambda e: e.started_at)
-        for earlier, later in zip(entries[:-1], entries[1:], strict=True):
-            assert earlier.finished_at <= later.started_at, (view, earlier.id, later.id)
+    # Two refreshes of a view ran one after the other when one of them committed before
+    # the other took its snapshot (under the refresh lock); the logged start and end
+    # times cannot tell: a refresh is logged as started before it takes the lock.
+    overlapping = scalar(
+        migrated_engine,
+        "SELECT count(*) FROM analytics.refresh_log a JOIN analytics.refresh_log b "
+        "ON a.view_name = b.view_name AND a.id < b.id "
+        "WHERE a.status = 'succeeded' AND b.status = 'succeeded' "
+        "AND a.triggered_by <> 'migration' AND b.triggered_by <> 'migration' "
+        "AND NOT pg_visible_in_snapshot(a.refresh_xid, b.snapshot) "
+        "AND NOT pg_visible_in_snapshot(b.refresh_xid, a.snapshot)")
+    assert overlapping == 0
     assert scalar(migrated_engine, "SELECT sum(total_orders) FROM "
                                    "analytics.metabase_executive_metrics") == scalar(
         migrated_engine, "SELECT count(*) FROM transactions.orders WHERE status = 'completed'")
