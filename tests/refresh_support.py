@@ -26,6 +26,7 @@ CARD_VIEWS = {
     "bought_items_by_brand",
     "sold_items_by_price_band",
     "sold_items_by_product",
+    "unsold_stock_by_product",
     "unsold_stock_items",
     "unsold_stock_summary",
 }

@@ -560,6 +560,7 @@ def test_card_views_refresh_concurrently_after_their_source(shop: Engine) -> Non
 GRAINS = {
     "unsold_stock_items": ("inventory_id",),
     "unsold_stock_summary": ("stock_category", "supplier_name", "category_name"),
+    "unsold_stock_by_product": ("stock_category", "supplier_name", "product_id"),
     "sold_items_by_product": ("period", "period_start", "product_id"),
     "sold_items_by_price_band": ("period", "period_start", "brand_name", "price_band"),
     "bought_items_by_brand": ("period", "period_start", "brand_name"),

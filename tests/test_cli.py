@@ -45,7 +45,7 @@ SPEC_VIEWS = (
 # Built on metabase_inventory_status: refreshed after the seven.
 CARD_VIEWS = (
     "bought_items_by_brand", "sold_items_by_price_band", "sold_items_by_product",
-    "unsold_stock_items", "unsold_stock_summary",
+    "unsold_stock_by_product", "unsold_stock_items", "unsold_stock_summary",
 )
 VIEWS = tuple(sorted(SPEC_VIEWS + CARD_VIEWS))
 REFRESH_ORDER = SPEC_VIEWS + CARD_VIEWS

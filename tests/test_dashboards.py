@@ -215,7 +215,8 @@ def test_inventory_cards_follow_stock_category_and_supplier(shop: Engine) -> Non
         ("metabase_supplier_performance", "sell_through_rate", "Supplier performance (all time)"),
         # The views that add up metabase_inventory_status for the cards.
         ("unsold_stock_summary", "stock_category", "Aging distribution"),
-        ("unsold_stock_items", "days_in_stock", "Stock by product"),
+        ("unsold_stock_items", "days_in_stock", "Slow-moving items"),
+        ("unsold_stock_by_product", "oldest_days_in_stock", "Stock by product"),
         ("sold_items_by_product", "revenue", "Top 10 products by revenue"),
         ("sold_items_by_price_band", "price_band", "Price distribution"),
         ("bought_items_by_brand", "items_bought", "Sell-through by brand"),

@@ -2,11 +2,11 @@
 
 Stock figures come from metabase_inventory_status (one row per stock item,
 refreshed hourly); "in stock" means an item without a completed order. The cards
-read two views refreshed right after it: the figures add up unsold_stock_summary
+read three views refreshed right after it: the figures add up unsold_stock_summary
 (the items in stock per age band, supplier and category), the slow-moving list
 reads unsold_stock_items (the items in stock) in the order of its indexes, and
-Stock by product adds up the same view per product. Supplier
-matches a supplier's business name.
+Stock by product adds up unsold_stock_by_product (the items in stock per age
+band, supplier and product). Supplier matches a supplier's business name.
 """
 
 from __future__ import annotations
@@ -173,11 +173,12 @@ STOCK_BY_PRODUCT = Card(
     sql=f"""SELECT i.product_name,
        i.sku,
        i.brand_name,
-       count(*) AS items,
-       coalesce(sum(i.gross_purchase_price), 0) AS stock_value,
-       round(avg(i.days_in_stock), 1) AS avg_days_in_stock,
-       max(i.days_in_stock) AS oldest_days_in_stock
-{_UNSOLD_ITEMS}
+       sum(i.items)::bigint AS items,
+       coalesce(sum(i.stock_value), 0) AS stock_value,
+       round(sum(i.days_in_stock_sum)::numeric / nullif(sum(i.days_in_stock_count), 0), 1)
+           AS avg_days_in_stock,
+       max(i.oldest_days_in_stock) AS oldest_days_in_stock
+FROM analytics.unsold_stock_by_product i
 WHERE TRUE
 {_BY_CATEGORY_AND_SUPPLIER}
 GROUP BY i.product_name, i.sku, i.brand_name
