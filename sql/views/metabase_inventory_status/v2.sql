@@ -1,10 +1,15 @@
 -- analytics.metabase_inventory_status, version 2 (created in schema analytics).
 -- One row per stock item, sold or not.
 --
--- Version 2: the same rows, indexed on the grain only. No dashboard card reads
--- this view any more (they read the views built on it, revision 0014, indexed
--- for their own filters), and its five other indexes took 4 of its 10 s to
--- rebuild at a million orders, written to the WAL again at every refresh.
+-- Version 2: the same rows, cheaper to refresh. Indexed on the grain only: no
+-- dashboard card reads this view any more (they read the views built on it,
+-- revision 0014, indexed for their own filters), and its five other indexes
+-- took 4 of its 10 s to rebuild at a million orders, written to the WAL again
+-- at every refresh. days_in_stock takes one epoch of the difference instead of
+-- two epochs (the same exact value), and the stock category compares it once
+-- instead of up to three times: a column of a subquery is computed again
+-- wherever the outer query names it, and this numeric arithmetic was a quarter
+-- of the view's CPU time.
 
 CREATE MATERIALIZED VIEW metabase_inventory_status AS
 WITH sales AS (
@@ -25,9 +30,8 @@ items AS (
            sa.last_sold_at,
            coalesce(sa.total_revenue, 0)  AS total_revenue,
            coalesce(sa.total_profit, 0)   AS total_profit,
-           floor((extract(epoch FROM coalesce(sa.last_sold_at, now()))::numeric
-                  - extract(epoch FROM st.purchase_date)::numeric) / 86400)::integer
-                                          AS days_in_stock
+           floor(extract(epoch FROM coalesce(sa.last_sold_at, now()) - st.purchase_date)
+                 / 86400)::integer        AS days_in_stock
     FROM inventory.stock st
     LEFT JOIN sales sa ON sa.inventory_item_id = st.id
 )
@@ -53,10 +57,9 @@ SELECT i.id AS inventory_id,
        i.days_in_stock,
        CASE WHEN i.times_sold > 0 THEN 'Sold'
             WHEN i.purchase_date IS NULL THEN 'Unknown'
-            WHEN i.days_in_stock > 180 THEN 'Dead Stock'
-            WHEN i.days_in_stock > 90 THEN 'Slow Moving'
-            WHEN i.days_in_stock > 30 THEN 'Normal'
-            ELSE 'Fast Moving' END AS stock_category,
+            -- over 30, 90 and 180 days, in one comparison
+            ELSE (ARRAY['Fast Moving', 'Normal', 'Slow Moving', 'Dead Stock'])
+                 [width_bucket(i.days_in_stock, ARRAY[31, 91, 181]) + 1] END AS stock_category,
        CASE WHEN i.times_sold = 0 THEN i.gross_purchase_price ELSE 0 END
            AS current_inventory_value,
        i.created_at,
