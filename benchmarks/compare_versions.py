@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from refresh_benchmark import SETTINGS  # beside this script, on sys.path when run as one
 from sqlalchemy import create_engine, text
@@ -34,12 +35,13 @@ from soleflip_analytics.paths import sql_dir
 from soleflip_analytics.view_migrations import run_sql_file
 
 SCHEMAS = ("compare_previous", "compare_head")
+PACKAGE_VIEWS = sql_dir() / "views"
 
 
-def versions() -> dict[str, tuple[int, int]]:
-    """Each view with two versions or more: (previous, newest)."""
+def versions(views: Path) -> dict[str, tuple[int, int]]:
+    """Each view of the directory with two versions or more: (previous, newest)."""
     found = {}
-    for directory in sorted((sql_dir() / "views").iterdir()):
+    for directory in sorted(views.iterdir()):
         numbers = sorted(int(path.stem[1:]) for path in directory.glob("v*.sql"))
         if len(numbers) > 1:
             found[directory.name] = (numbers[-2], numbers[-1])
@@ -61,7 +63,7 @@ def only_in(connection: Connection, view: str, first: str, second: str) -> int:
     )).scalar_one()
 
 
-def compare(url: str) -> bool:
+def compare(url: str, views: Path = PACKAGE_VIEWS) -> bool:
     """Print the comparison of every versioned view; True if all are the same."""
     engine = create_engine(url)
     same = True
@@ -71,11 +73,11 @@ def compare(url: str) -> bool:
                 connection.execute(text(f"CREATE SCHEMA {schema}"))
             print(f"{'view':32} {'versions':>9} {'rows':>10} {'s, previous':>12} "
                   f"{'s, head':>8}  differs")
-            for view, (previous, newest) in versions().items():
+            for view, (previous, newest) in versions(views).items():
                 seconds = []
                 for schema, version in zip(SCHEMAS, (previous, newest), strict=True):
                     started = time.perf_counter()
-                    run_sql_file(connection, sql_dir() / "views" / view / f"v{version}.sql",
+                    run_sql_file(connection, views / view / f"v{version}.sql",
                                  search_path=f"{schema}, pg_catalog")
                     seconds.append(time.perf_counter() - started)
                 rows = connection.execute(

@@ -197,3 +197,23 @@ def test_the_deploy_benchmark_times_four_steps_under_load() -> None:
         assert step.seconds > 0 and step.writer_ms > 0 and step.reader_queries > 0
     report = deploy_benchmark.report(2000, steps, machine, load)
     assert "update metabase_inventory_status" in report and "load average" in report
+
+
+def test_compare_versions_finds_the_views_the_same_and_a_changed_one_different(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compare_versions = _benchmark_module("compare_versions")
+    with compare_versions.seeded_server(orders=500) as url:
+        assert compare_versions.compare(url)
+        printed = capsys.readouterr().out
+        assert "metabase_inventory_status" in printed and "v1, v2" in printed
+        changed = tmp_path / "changed_view"
+        changed.mkdir()
+        (changed / "v1.sql").write_text(
+            "CREATE MATERIALIZED VIEW changed_view AS SELECT x FROM generate_series(1, 3) x;"
+        )
+        (changed / "v2.sql").write_text(
+            "CREATE MATERIALIZED VIEW changed_view AS SELECT x FROM generate_series(2, 4) x;"
+        )
+        assert not compare_versions.compare(url, tmp_path)
+    assert "1 rows only in v1; 1 rows only in v2" in capsys.readouterr().out
