@@ -185,7 +185,7 @@ def test_db_check_reports_each_change_made_by_hand_and_changes_nothing(seeded_ur
     assert result.stdout.splitlines() == [
         "analytics.metabase_brand_analytics: index by_hand is not in v2.sql (created by hand?)",
         "analytics.metabase_executive_metrics: definition differs from v2.sql",
-        "analytics.metabase_inventory_status: comment on the view differs from v1.sql",
+        "analytics.metabase_inventory_status: comment on the view differs from v2.sql",
         "analytics.metabase_product_performance: index metabase_product_performance_units "
         "is missing",
         "analytics.metabase_supplier_performance: comment on column rating differs from v2.sql",
@@ -258,7 +258,7 @@ def test_refresh_exits_1_when_a_view_fails_and_refreshes_the_others(refreshed_ur
     assert "metabase_inventory_status ... succeeded" in result.stderr
     assert error_lines(result) == [
         # Every view reading analytics.settings fails: the seven's four and three card views.
-        "error: 7 of 12 refreshes failed: bought_items_by_brand, metabase_brand_analytics, "
+        "error: 7 of 13 refreshes failed: bought_items_by_brand, metabase_brand_analytics, "
         "metabase_customer_geography, metabase_executive_metrics, "
         "metabase_platform_performance, sold_items_by_price_band, sold_items_by_product"
     ]

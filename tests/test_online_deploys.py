@@ -25,16 +25,17 @@ from soleflip_analytics.drift import check_drift
 from soleflip_analytics.names import VERSION_TABLE
 from soleflip_analytics.view_migrations import ViewUpdateRefused, create_view, update_view
 
-COPY = 2  # a test-only version of metabase_inventory_status: a copy of v1.sql
+DEPLOYED = 2  # metabase_inventory_status at head
+COPY = 3  # a test-only version of it: a copy of v2.sql
 
 
 @pytest.fixture
 def inventory_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The package's SQL files, with v2.sql of metabase_inventory_status a copy of v1.sql."""
+    """The package's SQL files, with v3.sql of metabase_inventory_status a copy of v2.sql."""
     copied = tmp_path / "sql"
     shutil.copytree(paths.sql_dir(), copied)
     views = copied / "views" / INVENTORY
-    shutil.copy(views / "v1.sql", views / f"v{COPY}.sql")
+    shutil.copy(views / f"v{DEPLOYED}.sql", views / f"v{COPY}.sql")
     monkeypatch.setattr(paths, "sql_dir", lambda: copied)
     return COPY
 
@@ -82,7 +83,7 @@ def test_update_view_rebuilds_its_dependents_beside_and_back(
     assert "vacuum_truncate=off" in options  # revision 0018's, not in the view's file
     first = oids(migrated_engine, views)
 
-    update(migrated_engine, inventory_copy, revert_to_version=1)
+    update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
 
     assert deployed_version(migrated_engine) == inventory_copy
     assert storage_parameters(migrated_engine, INVENTORY) == options
@@ -95,9 +96,9 @@ def test_update_view_rebuilds_its_dependents_beside_and_back(
     assert scalar(migrated_engine, "SELECT count(*) FROM pg_class "
                   "WHERE relnamespace = 'analytics_swap'::regnamespace") == 0
 
-    update(migrated_engine, 1, revert_to_version=inventory_copy)
+    update(migrated_engine, DEPLOYED, revert_to_version=inventory_copy)
 
-    assert deployed_version(migrated_engine) == 1
+    assert deployed_version(migrated_engine) == DEPLOYED
     for view in views:
         assert catalog_of(migrated_engine, view) == before[view]
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view)
@@ -107,9 +108,9 @@ def test_update_view_rebuilds_its_dependents_beside_and_back(
 def test_update_view_raises_unless_the_deployed_version_is_the_one_to_revert_to(
     migrated_engine: Engine, inventory_copy: int,
 ) -> None:
-    with pytest.raises(ViewUpdateRefused, match=r"deployed version is v1, not v3"):
-        update(migrated_engine, inventory_copy, revert_to_version=3)
-    assert deployed_version(migrated_engine) == 1
+    with pytest.raises(ViewUpdateRefused, match=r"deployed version is v2, not v1"):
+        update(migrated_engine, inventory_copy, revert_to_version=1)
+    assert deployed_version(migrated_engine) == DEPLOYED
 
 
 def test_a_view_of_the_host_reading_it_makes_the_update_refuse(
@@ -122,10 +123,10 @@ def test_a_view_of_the_host_reading_it_makes_the_update_refuse(
 
     with pytest.raises(ViewUpdateRefused, match=r"analytics\.host_dead_stock reads it and was "
                        r"not created by soleflip-analytics' create_view.*drop"):
-        update(migrated_engine, inventory_copy, revert_to_version=1)
+        update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
 
     assert oids(migrated_engine, views) == before
-    assert deployed_version(migrated_engine) == 1
+    assert deployed_version(migrated_engine) == DEPLOYED
 
 
 def test_a_view_of_the_host_in_its_own_directory_is_deployed_checked_and_rebuilt(
@@ -148,7 +149,7 @@ def test_a_view_of_the_host_in_its_own_directory_is_deployed_checked_and_rebuilt
     dead_stock = ("SELECT count(*) FROM analytics.shop_dead_stock", f"SELECT count(*) FROM "
                   f"analytics.{INVENTORY} WHERE stock_category = 'Dead Stock'")
 
-    update(migrated_engine, inventory_copy, revert_to_version=1)
+    update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
 
     assert scalar(migrated_engine, dead_stock[0]) == scalar(migrated_engine, dead_stock[1])
     assert drifts(migrated_engine) == []
@@ -170,9 +171,9 @@ def test_a_swap_that_cannot_get_its_lock_changes_nothing_and_names_the_reader(
         pid = reader.execute(text("SELECT pg_backend_pid()")).scalar_one()
         with pytest.raises(DeployLockError, match=rf"no lock within 2 tries of 20 ms; pid {pid} "
                            rf"\(user .*holds a lock on analytics\.{held}"):
-            update(migrated_engine, inventory_copy, revert_to_version=1)
+            update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
     assert oids(migrated_engine, views) == before
-    assert deployed_version(migrated_engine) == 1
+    assert deployed_version(migrated_engine) == DEPLOYED
     assert scalar(migrated_engine, "SELECT count(*) FROM pg_class "
                   "WHERE relnamespace = 'analytics_swap'::regnamespace") == 0
 
@@ -180,14 +181,14 @@ def test_a_swap_that_cannot_get_its_lock_changes_nothing_and_names_the_reader(
 def test_the_update_waits_for_a_refresh_of_the_view_and_holds_its_refresh_lock(
     migrated_engine: Engine, inventory_copy: int,
 ) -> None:
-    updating = threading.Thread(target=update, args=(migrated_engine, inventory_copy, 1))
+    updating = threading.Thread(target=update, args=(migrated_engine, inventory_copy, DEPLOYED))
     with migrated_engine.connect() as refresh:
         refresh.execute(text("SELECT FROM analytics.refresh_locks WHERE view_name = :view "
                              "FOR UPDATE"), {"view": INVENTORY})
         updating.start()
         updating.join(timeout=1.0)
         assert updating.is_alive(), "the update did not wait for the refresh"
-        assert deployed_version(migrated_engine) == 1
+        assert deployed_version(migrated_engine) == DEPLOYED
     updating.join()
     assert deployed_version(migrated_engine) == inventory_copy
 
@@ -245,7 +246,7 @@ def test_readers_wait_at_most_100_ms_while_the_view_is_updated(
     reader.start()
     try:
         started = time.perf_counter()
-        update(migrated_engine, inventory_copy, revert_to_version=1)
+        update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
         seconds = time.perf_counter() - started
     finally:
         reader.stopping.set()

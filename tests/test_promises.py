@@ -436,7 +436,7 @@ def test_downgrade_base_finishes_without_a_dropped_view_and_keeps_roles_with_mem
         upgrade(source_url, reader_role=reader, refresher_role=refresher)
         assert scalar(source_engine, "SELECT pg_has_role(:login, :role, 'USAGE')",
                       login=login, role=reader)
-        assert scalar(source_engine, "SELECT count(*) FROM analytics.managed_views") == 12
+        assert scalar(source_engine, "SELECT count(*) FROM analytics.managed_views") == 13
     finally:
         drop_roles(source_engine, login, reader, refresher)
 

@@ -216,7 +216,7 @@ def test_refreshes_and_a_deploy_on_the_primary_neither_cancel_nor_stall_standby_
                              replicated_database.standby_url) as load:
         results = [result for _ in range(3)
                    for result in refresh_views(replicated_database.primary_url)]
-        # update_view side by side: the big view and its five card views swapped in.
+        # update_view side by side: the big view and its card views swapped in.
         _redeploy(replicated_database.primary_url, standby.BIG_VIEW)
         replicated_database.wait_for_replay()
     figures = load.figures
