@@ -22,6 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     create_view("unsold_stock_by_product", version=1, tier="hourly")
+    # Like every view since revision 0018: vacuum must not take a lock standbys replay.
+    op.execute("ALTER MATERIALIZED VIEW analytics.unsold_stock_by_product "
+               "SET (vacuum_truncate = off)")
     op.execute("ANALYZE analytics.unsold_stock_by_product")
     update_view("metabase_inventory_status", version=2, revert_to_version=1)
 
