@@ -2,7 +2,9 @@
 
 Each view is refreshed by the SQL function ``analytics.refresh_view`` (the same
 code pg_cron and the CLI run), in a transaction of its own with a lock timeout
-and a statement timeout, after its start was committed to the refresh log
+and a statement timeout, which the server commits as the statement ends (no
+round trip to this process while a swap holds its lock), after its start was
+committed to the refresh log
 (``analytics.begin_refresh``: should the process die, the entry shows the
 refresh as interrupted). That function takes the view's refresh lock, picks a
 swap, concurrent or plain refresh, counts the rows and completes the log entry;
@@ -17,6 +19,7 @@ long one, then the others, longest first.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,10 +51,16 @@ INTERRUPTED = "interrupted"  # its server process ended before it finished (in t
 
 _HELD_THE_LOCK = (SUCCEEDED, UP_TO_DATE)
 
+# For the session, around the refresh statement alone, which runs in autocommit mode.
 _SET_TIMEOUTS = text(
-    "SELECT clock_timestamp(), "
-    "set_config('lock_timeout', :lock_timeout, true), "
-    "set_config('statement_timeout', :statement_timeout, true)"
+    "SELECT clock_timestamp(), current_setting('lock_timeout'), "
+    "current_setting('statement_timeout'), "
+    "set_config('lock_timeout', :lock_timeout, false), "
+    "set_config('statement_timeout', :statement_timeout, false)"
+)
+_RESTORE_TIMEOUTS = text(
+    "SELECT set_config('lock_timeout', :lock_timeout, false), "
+    "set_config('statement_timeout', :statement_timeout, false)"
 )
 _REFRESH_VIEW = text(
     "SELECT * FROM analytics.refresh_view(:view, :concurrent, :triggered_by, :only_stale, :wait)"
@@ -340,20 +349,38 @@ def _attempt(
         entry = connection.execute(
             _BEGIN, {"view": view, "triggered_by": options.triggered_by}).scalar_one()
     started: datetime | None = None
+    failure: DBAPIError | None = None
+    isolation_level = connection.get_execution_options().get(
+        "isolation_level", connection.default_isolation_level)
+    # One statement, one transaction, committed by the server as it ends: a swap's
+    # lock is never left waiting for this process to send COMMIT (a busy or paused
+    # application would keep every reader of the view waiting meanwhile).
+    connection.execution_options(isolation_level="AUTOCOMMIT")
     try:
-        with connection.begin():
-            started = connection.execute(
+        with connection.begin():  # no BEGIN is sent in autocommit mode
+            started, lock_timeout, statement_timeout = connection.execute(
                 _SET_TIMEOUTS,
                 {"lock_timeout": options.lock_timeout,
                  "statement_timeout": options.statement_timeout},
-            ).scalar_one()
-            row = connection.execute(
-                _REFRESH_VIEW,
-                {"view": view, "concurrent": options.concurrent,
-                 "triggered_by": options.triggered_by, "only_stale": only_stale, "wait": wait},
-            ).mappings().one()
+            ).one()[:3]
+            try:
+                row = connection.execute(
+                    _REFRESH_VIEW,
+                    {"view": view, "concurrent": options.concurrent,
+                     "triggered_by": options.triggered_by, "only_stale": only_stale,
+                     "wait": wait},
+                ).mappings().one()
+            finally:
+                with contextlib.suppress(DBAPIError):  # a lost connection: reported below
+                    connection.execute(_RESTORE_TIMEOUTS, {
+                        "lock_timeout": lock_timeout, "statement_timeout": statement_timeout})
     except DBAPIError as error:
-        return _log_failure(connection, entry, view, options.triggered_by, started, error)
+        failure = error
+    finally:
+        if not connection.invalidated:
+            connection.execution_options(isolation_level=isolation_level)
+    if failure is not None:
+        return _log_failure(connection, entry, view, options.triggered_by, started, failure)
     return RefreshResult.from_log(row)
 
 

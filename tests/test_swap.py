@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from refresh_support import ALL_VIEWS, CARD_VIEWS, add_sales, execute, scalar, wait_until
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from soleflip_analytics import downgrade, refresh_views, upgrade, view_status
@@ -255,3 +255,31 @@ def test_the_swap_locks_the_view_first_and_logs_the_rebuilt_views_before_its_loc
     assert by_view[INVENTORY].finished_at > released_at
     for view in (INVENTORY, *CARD_VIEWS):
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view)
+
+
+def test_the_server_commits_the_swap_as_its_statement_ends(migrated_engine: Engine) -> None:
+    """However slow the application is to go on after the refresh statement returns, the
+    swap's lock is gone: the server committed it. A reader with a 100 ms lock timeout
+    reads every swapped view right then."""
+    add_sales(migrated_engine, 20)
+    swap_everything(migrated_engine)
+    views = [INVENTORY, *sorted(CARD_VIEWS)]
+    counted: dict[str, int] = {}
+
+    def read_right_after(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "analytics.refresh_view(" not in statement:
+            return
+        with migrated_engine.connect() as reader:
+            reader.execute(text("SET lock_timeout = '100ms'"))
+            for view in views:
+                counted[view] = reader.execute(
+                    text(f"SELECT count(*) FROM analytics.{view}")).scalar_one()
+
+    event.listen(migrated_engine, "after_cursor_execute", read_right_after)
+    try:
+        [result] = refresh_views(migrated_engine, [INVENTORY])
+    finally:
+        event.remove(migrated_engine, "after_cursor_execute", read_right_after)
+    assert result.ok and result.method == "swap", result
+    assert counted[INVENTORY] == result.row_count
+    assert set(counted) == set(views)
