@@ -19,7 +19,6 @@ long one, then the others, longest first.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -371,7 +370,7 @@ def _attempt(
                      "wait": wait},
                 ).mappings().one()
             finally:
-                with contextlib.suppress(DBAPIError):  # a lost connection: reported below
+                if not connection.invalidated:  # a lost connection is reported below
                     connection.execute(_RESTORE_TIMEOUTS, {
                         "lock_timeout": lock_timeout, "statement_timeout": statement_timeout})
     except DBAPIError as error:

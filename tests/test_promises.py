@@ -231,14 +231,33 @@ refresh_views(sys.argv[1], [sys.argv[2]], triggered_by="event")
 """
 
 
-def test_a_refresh_whose_client_was_killed_shows_as_interrupted(
+def test_a_refresh_whose_client_was_killed_is_finished_and_logged_by_the_server(
     migrated_engine: Engine, source_url: str,
 ) -> None:
+    """The refresh statement commits on its own (autocommit): the server finishes it."""
     slow = create_slow_view(migrated_engine, seconds=1)
     client = subprocess.Popen([sys.executable, "-c", _CLIENT, source_url, slow])
     backend = wait_until(lambda: sleeping_backend(migrated_engine), timeout=30)
     os.kill(client.pid, signal.SIGKILL)
     client.wait()
+    wait_until(lambda: not scalar(migrated_engine,
+                                  "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid",
+                                  pid=backend), timeout=30)
+    [status] = [s for s in view_status(migrated_engine) if s.name == slow]
+    assert status.last_attempt_status == "succeeded"
+    [entry] = [row for row in log_rows(migrated_engine, slow) if row.backend_pid == backend]
+    assert entry.status == "succeeded" and entry.triggered_by == "event"
+
+
+def test_a_refresh_whose_client_and_server_process_died_shows_as_interrupted(
+    migrated_engine: Engine, source_url: str,
+) -> None:
+    slow = create_slow_view(migrated_engine, seconds=5)
+    client = subprocess.Popen([sys.executable, "-c", _CLIENT, source_url, slow])
+    backend = wait_until(lambda: sleeping_backend(migrated_engine), timeout=30)
+    os.kill(client.pid, signal.SIGKILL)
+    client.wait()
+    execute(migrated_engine, f"SELECT pg_terminate_backend({backend})")
     wait_until(lambda: not scalar(migrated_engine,
                                   "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid",
                                   pid=backend), timeout=30)
