@@ -74,7 +74,18 @@ _VIEWS = text(
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND c.relispopulated"
 )
-_START = text(_MARK + "SELECT clock_timestamp(), pg_current_snapshot()::text")
+# The snapshot the next revision's views are built from, taken as the revision before
+# it ends: everything it sees, and that revision's own writes, committed before the
+# next one starts (transaction ids it could not see yet count as running).
+_START = text(
+    _MARK + "SELECT clock_timestamp(), CASE WHEN own IS NULL THEN snap::text ELSE "
+    "  pg_snapshot_xmin(snap) || ':' || greatest(xmax, own + 1) || ':' || array_to_string("
+    "    ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap) x "
+    "          UNION SELECT generate_series(xmax, own - 1) ORDER BY 1), ',') END "
+    "FROM (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS xmax, own "
+    "      FROM (SELECT pg_current_snapshot() AS snap, "
+    "                   pg_current_xact_id_if_assigned()::text::bigint AS own) current) now"
+)
 _CAN_LOG = text(_MARK + "SELECT to_regprocedure('analytics.log_refresh(text, text, text, text, "
                 "timestamptz, bigint, text, text, pg_snapshot)') IS NOT NULL")
 _LOG_BUILD = text(

@@ -11,10 +11,11 @@ swap, concurrent or plain refresh, counts the rows and completes the log entry;
 an error inside it is logged there and leaves the view's previous rows in
 place. An error that escapes it (a lost connection, say) is logged from here.
 
-Views that do not read each other are refreshed side by side on separate
-connections (``parallel``), the longest (by its last refresh) first, then the
-headline views (names.HEADLINE_VIEWS), so that they never wait behind the
-long one, then the others, longest first.
+Views are refreshed side by side on separate connections (``parallel``), a
+view as soon as the views it reads are done: of those ready, the longest of
+the lowest dependency level (by its last refresh) first, then the headline
+views (names.HEADLINE_VIEWS), so that they never wait behind the long one, then
+the others, longest first, level by level.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from threading import Condition
 from typing import Any
 
 from sqlalchemy import text
@@ -70,6 +72,10 @@ _LEVELS = text(
     "                   WHERE l.view_name = o.view_name AND l.status = 'succeeded' "
     "                   ORDER BY l.id DESC LIMIT 1) last ON true "
     "ORDER BY o.level, last.duration DESC NULLS FIRST, o.view_name"
+)
+_READS = text(
+    "SELECT view_name, array_agg(DISTINCT source_name) FROM analytics.view_sources "
+    "WHERE source_kind = 'm' AND source_schema = 'analytics' GROUP BY view_name"
 )
 _REBUILT = text(
     "SELECT rebuilt.* FROM analytics.refresh_log swap "
@@ -207,23 +213,21 @@ def refresh_views(
         require_primary(connection)
         with connection.begin():
             targets = select_views(connection, views, tier, affected_by)
-            levels = _levels(connection, targets)
+            order = [view for level in _levels(connection, targets) for view in level]
+            reads = {view: set(sources) & set(targets)
+                     for view, sources in connection.execute(_READS)}
         engine = None if isinstance(bind, Connection) else connection.engine
+        workers = min(parallel, len(order)) if engine is not None else 1
         done: dict[str, list[RefreshResult]] = {}
         try:
-            for level in levels:
-                level = [view for view in level if view not in done]
-                workers = min(parallel, len(level)) if engine is not None else 1
-                if workers < 2:
-                    for view in level:
+            if workers < 2:
+                for view in order:
+                    if view not in done:
                         done[view] = _refresh(connection, view, options, only_stale, wait)
-                else:
-                    done.update(_refresh_side_by_side(engine, level, workers, options,
-                                                      only_stale, wait))
-                # Views a swap rebuilt with the view it swapped are refreshed already.
-                for rebuilt in _rebuilt_by_swaps(connection, [done[view] for view in level]):
-                    if rebuilt.view in targets:
-                        done.setdefault(rebuilt.view, []).append(rebuilt)
+                        _add_rebuilt(connection, done, view, targets)
+            else:
+                _refresh_side_by_side(engine, order, reads, workers, options, only_stale, wait,
+                                      done)
         except DBAPIError as error:
             message = _message(error)
             for view in targets:
@@ -285,15 +289,21 @@ def _headline_second(views: list[str]) -> list[str]:
             + [view for view in rest if view not in HEADLINE_VIEWS])
 
 
-def _rebuilt_by_swaps(connection: Connection,
-                      results: list[list[RefreshResult]]) -> list[RefreshResult]:
-    swaps = [result.log_id for outcome in results for result in outcome
+def _add_rebuilt(connection: Connection, done: dict[str, list[RefreshResult]], view: str,
+                 targets: list[str]) -> list[str]:
+    """Add to ``done`` the targets a swap of ``view`` rebuilt with it (refreshed already);
+    returns their names."""
+    swaps = [result.log_id for result in done[view]
              if result.method == "swap" and result.status == SUCCEEDED]
     if not swaps:
         return []
     with connection.begin():
         rows = connection.execute(_REBUILT, {"ids": swaps}).mappings().all()
-    return [RefreshResult.from_log(row) for row in rows]
+    rebuilt = [RefreshResult.from_log(row) for row in rows]
+    for result in rebuilt:
+        if result.view in targets:
+            done.setdefault(result.view, []).append(result)
+    return [result.view for result in rebuilt]
 
 
 def _refresh(connection: Connection, view: str, options: _Options, only_stale: bool,
@@ -306,26 +316,52 @@ def _refresh(connection: Connection, view: str, options: _Options, only_stale: b
     return results
 
 
-def _refresh_side_by_side(engine: Engine, views: list[str], workers: int, options: _Options,
-                          only_stale: bool, wait: bool) -> dict[str, list[RefreshResult]]:
-    """Refresh views that do not read each other on ``workers`` connections at once."""
-    queue = iter(views)  # each worker takes the next view, the longest first
-    done: dict[str, list[RefreshResult]] = {}
+def _refresh_side_by_side(engine: Engine, order: list[str], reads: Mapping[str, set[str]],
+                          workers: int, options: _Options, only_stale: bool, wait: bool,
+                          done: dict[str, list[RefreshResult]]) -> None:
+    """Refresh the views on ``workers`` connections at once into ``done``: each worker
+    takes the first view in ``order`` none of whose sources is waiting or running."""
+    waiting = list(order)
+    running: set[str] = set()
+    turn = Condition()
+
+    def next_view() -> str | None:
+        with turn:
+            while waiting:
+                for view in waiting:
+                    if not reads.get(view, set()) & (set(waiting) | running):
+                        waiting.remove(view)
+                        running.add(view)
+                        return view
+                turn.wait()
+            return None
+
+    def finished(view: str, rebuilt: list[str]) -> None:
+        with turn:
+            running.discard(view)
+            for other in rebuilt:
+                if other in waiting:
+                    waiting.remove(other)
+            turn.notify_all()
 
     def work() -> None:
         # A lost connection fails the view at hand; the next view tries a new one.
         connection = None
         try:
-            for view in queue:
+            while (view := next_view()) is not None:
+                rebuilt: list[str] = []
                 try:
                     if connection is None or connection.invalidated:
                         if connection is not None:
                             connection.close()
                         connection = engine.connect()
                     done[view] = _refresh(connection, view, options, only_stale, wait)
+                    rebuilt = _add_rebuilt(connection, done, view, order)
                 except DBAPIError as error:
-                    done[view] = [_unlogged_failure(view, options.triggered_by, None,
-                                                    _message(error), _LOST)]
+                    done.setdefault(view, [_unlogged_failure(view, options.triggered_by, None,
+                                                             _message(error), _LOST)])
+                finally:
+                    finished(view, rebuilt)
         finally:
             if connection is not None:
                 connection.close()
@@ -333,7 +369,6 @@ def _refresh_side_by_side(engine: Engine, views: list[str], workers: int, option
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(work) for _ in range(workers)]:
             future.result()
-    return done
 
 
 def _attempt(

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import op
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -144,6 +144,9 @@ def _drop(name: str) -> None:
 # update_view built beside; migrations/env.py swaps them in as each revision ends.
 DEFERRED_SWAPS = "soleflip_analytics.deferred_swaps"
 SWAP_SCHEMA = "analytics_swap"
+# A view built on a big view may read it through a plain view of the same name
+# here, SELECT * of it (revision 0020): a swap points it at the new contents.
+READ_THROUGH_SCHEMA = "analytics_internal"
 # Definitions of the views rebuilt with a new version are read and compared
 # printed with this search_path: names of schema analytics unqualified.
 _PRINT_PATH = f"{SCHEMA}, pg_catalog, pg_temp"
@@ -168,25 +171,33 @@ class Swap:
 _ANALYTICS_VIEW = "to_regclass(pg_catalog.format('analytics.%I', CAST(:name AS text)))"
 
 
-_DEPENDENTS = text(
-    "SELECT DISTINCT c.oid::regclass::text AS dependent, c.relname::text AS name, "
-    "       c.relkind = 'm' AND c.relnamespace = 'analytics'::regnamespace "
-    "       AND EXISTS (SELECT FROM analytics.managed_views mv "
-    "                   WHERE mv.view_name = c.relname) AS owned, "
-    "       EXISTS (SELECT FROM pg_catalog.pg_depend dd "
-    "               JOIN pg_catalog.pg_rewrite rr ON rr.oid = dd.objid "
-    "               WHERE dd.classid = 'pg_catalog.pg_rewrite'::regclass "
-    "                 AND dd.refclassid = 'pg_catalog.pg_class'::regclass "
-    "                 AND dd.refobjid = c.oid AND rr.ev_class <> c.oid) AS read_by_views "
-    "FROM pg_catalog.pg_depend d "
-    "JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
-    "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
-    "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
-    "  AND d.refclassid = 'pg_catalog.pg_class'::regclass "
-    f"  AND d.refobjid = {_ANALYTICS_VIEW} "
-    "  AND r.ev_class <> d.refobjid "
-    "ORDER BY 2"
-)
+def _dependents_of(view: str) -> TextClause:
+    """The views reading ``view`` (an expression of :name), whether the package's verbs
+    created them, and whether other views read them in turn."""
+    return text(
+        "SELECT DISTINCT c.oid::regclass::text AS dependent, c.relname::text AS name, "
+        "       c.relkind = 'm' AND c.relnamespace = 'analytics'::regnamespace "
+        "       AND EXISTS (SELECT FROM analytics.managed_views mv "
+        "                   WHERE mv.view_name = c.relname) AS owned, "
+        "       EXISTS (SELECT FROM pg_catalog.pg_depend dd "
+        "               JOIN pg_catalog.pg_rewrite rr ON rr.oid = dd.objid "
+        "               WHERE dd.classid = 'pg_catalog.pg_rewrite'::regclass "
+        "                 AND dd.refclassid = 'pg_catalog.pg_class'::regclass "
+        "                 AND dd.refobjid = c.oid AND rr.ev_class <> c.oid) AS read_by_views "
+        "FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
+        "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+        "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
+        "  AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+        f"  AND d.refobjid = {view} "
+        "  AND r.ev_class <> d.refobjid "
+        "ORDER BY 2"
+    )
+
+
+_DEPENDENTS = _dependents_of(_ANALYTICS_VIEW)
+_READ_THROUGH_DEPENDENTS = _dependents_of(
+    f"to_regclass(pg_catalog.format('{READ_THROUGH_SCHEMA}.%I', CAST(:name AS text)))")
 
 
 def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
@@ -197,14 +208,21 @@ def _view_oid(bind: Connection, schema: str, name: str) -> int | None:
     ).scalar_one()
 
 
-def _rebuildable_dependents(bind: Connection, name: str) -> list[str]:
-    """The package's materialized views reading the view; refuses for any other reader."""
+def _rebuildable_dependents(bind: Connection, name: str) -> tuple[list[str], bool]:
+    """The package's materialized views reading the view, directly or through its
+    read-through view, and whether it has one; refuses for any other reader."""
     if _view_oid(bind, SCHEMA, name) is None:
         raise ViewUpdateRefused(
             f"cannot update {SCHEMA}.{name}: it is registered but does not exist; "
             "run `soleflip-analytics db check` and restore it first")
+    through = f"{READ_THROUGH_SCHEMA}.{bind.dialect.identifier_preparer.quote(name)}"
+    rows = bind.execute(_DEPENDENTS, {"name": name}).all()
+    read_through = through in {row.dependent for row in rows}
+    if read_through:
+        rows = [row for row in rows if row.dependent != through]
+        rows += bind.execute(_READ_THROUGH_DEPENDENTS, {"name": name}).all()
     dependents = []
-    for row in bind.execute(_DEPENDENTS, {"name": name}):
+    for row in rows:
         if not row.owned:
             raise ViewUpdateRefused(
                 f"cannot update {SCHEMA}.{name}: {row.dependent} reads it and was not created "
@@ -219,7 +237,7 @@ def _rebuildable_dependents(bind: Connection, name: str) -> list[str]:
                 "nothing was changed"
             )
         dependents.append(row.name)
-    return dependents
+    return sorted(dependents), read_through
 
 
 def _hold_refresh_locks(bind: Connection, names: list[str]) -> None:
@@ -294,9 +312,11 @@ _KEPT_OPTIONS = text(
 )
 
 
-def _build_beside(bind: Connection, name: str, version: int, dependents: list[str]) -> Swap:
-    """Build version ``version`` of the view in analytics_swap, populated, and the
-    dependents on it from their deployed definitions."""
+def _build_beside(bind: Connection, name: str, version: int, dependents: list[str],
+                  read_through: bool) -> Swap:
+    """Build version ``version`` of the view in analytics_swap, populated, point its
+    read-through view at it, and build the dependents on it from their deployed
+    definitions."""
     quote = bind.dialect.identifier_preparer.quote_identifier
     run_sql_file(bind, view_sql_path(name, version), search_path=f"{SWAP_SCHEMA}, {SCHEMA}")
     if _view_oid(bind, SWAP_SCHEMA, name) is None:
@@ -314,6 +334,8 @@ def _build_beside(bind: Connection, name: str, version: int, dependents: list[st
     bind.exec_driver_sql(f"REFRESH MATERIALIZED VIEW {shadow}")
     bind.exec_driver_sql(f"ANALYZE {shadow}")
     _copy_grants(bind, name)
+    if read_through:
+        _point_read_through_at(bind, name, shadow)
     swap = Swap(name, dependents, [_printed_definition(bind, SCHEMA, d) for d in dependents])
     for dependent, definition in zip(dependents, swap.definitions, strict=True):
         try:
@@ -332,6 +354,21 @@ def _build_beside(bind: Connection, name: str, version: int, dependents: list[st
             f"SELECT count(*) FROM {SWAP_SCHEMA}.{quote(view)}"
         ).scalar_one()
     return swap
+
+
+def _point_read_through_at(bind: Connection, name: str, shadow: str) -> None:
+    """Point the view's read-through view at the new version: the views built on it are
+    rebuilt from it, and the old version has no reader left to drop with it."""
+    quote = bind.dialect.identifier_preparer.quote_identifier
+    try:
+        bind.exec_driver_sql(f"CREATE OR REPLACE VIEW {READ_THROUGH_SCHEMA}.{quote(name)} "
+                             f"AS SELECT * FROM {shadow}")
+    except DBAPIError as error:
+        raise ViewUpdateRefused(
+            f"cannot point {READ_THROUGH_SCHEMA}.{name} at the new version of {name}: "
+            f"{one_line(error)}; a read-through view takes new columns only at the end: drop "
+            "the views reading it in the same revision first (drop_view), create them again "
+            "after; nothing was changed") from error
 
 
 _DEFINITIONS = text(
@@ -474,9 +511,9 @@ def update_view(name: str, version: int, revert_to_version: int) -> None:
             f"{'none' if deployed is None else f'v{deployed}'}, not v{revert_to_version}; "
             "upgrade or downgrade to the revision that deployed it first"
         )
-    dependents = _rebuildable_dependents(bind, name)
+    dependents, read_through = _rebuildable_dependents(bind, name)
     _hold_refresh_locks(bind, [name, *dependents])
-    swap = _build_beside(bind, name, version, dependents)
+    swap = _build_beside(bind, name, version, dependents, read_through)
     bind.execute(
         text("UPDATE analytics.managed_views SET version = :version WHERE view_name = :name"),
         {"name": name, "version": version},

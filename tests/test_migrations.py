@@ -123,7 +123,7 @@ def test_upgrade_creates_the_views_each_with_a_unique_index(migrated_engine: Eng
             text("SELECT view_name, version, tier FROM analytics.managed_views ORDER BY 1")
         ).all()
     assert registered == [
-        ("bought_items_by_brand", 1, "hourly"),
+        ("bought_items_by_brand", 2, "hourly"),
         ("metabase_brand_analytics", 2, "daily"),
         ("metabase_customer_geography", 2, "daily"),
         ("metabase_executive_metrics", 2, "hourly"),
@@ -131,11 +131,11 @@ def test_upgrade_creates_the_views_each_with_a_unique_index(migrated_engine: Eng
         ("metabase_platform_performance", 2, "hourly"),
         ("metabase_product_performance", 1, "daily"),
         ("metabase_supplier_performance", 2, "weekly"),
-        ("sold_items_by_price_band", 1, "hourly"),
-        ("sold_items_by_product", 1, "hourly"),
-        ("unsold_stock_by_product", 1, "hourly"),
-        ("unsold_stock_items", 1, "hourly"),
-        ("unsold_stock_summary", 1, "hourly"),
+        ("sold_items_by_price_band", 2, "hourly"),
+        ("sold_items_by_product", 2, "hourly"),
+        ("unsold_stock_by_product", 2, "hourly"),
+        ("unsold_stock_items", 2, "hourly"),
+        ("unsold_stock_summary", 2, "hourly"),
     ]
 
 

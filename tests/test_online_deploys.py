@@ -95,6 +95,9 @@ def test_update_view_rebuilds_its_dependents_beside_and_back(
     assert drifts(migrated_engine) == []
     assert scalar(migrated_engine, "SELECT count(*) FROM pg_class "
                   "WHERE relnamespace = 'analytics_swap'::regnamespace") == 0
+    # The card views read the new version through the read-through view.
+    assert scalar(migrated_engine, f"SELECT count(*) FROM analytics_internal.{INVENTORY}") == (
+        scalar(migrated_engine, f"SELECT count(*) FROM analytics.{INVENTORY}"))
 
     update(migrated_engine, DEPLOYED, revert_to_version=inventory_copy)
 
@@ -110,6 +113,23 @@ def test_update_view_raises_unless_the_deployed_version_is_the_one_to_revert_to(
 ) -> None:
     with pytest.raises(ViewUpdateRefused, match=r"deployed version is v2, not v1"):
         update(migrated_engine, inventory_copy, revert_to_version=1)
+    assert deployed_version(migrated_engine) == DEPLOYED
+
+
+def test_a_version_without_a_column_the_read_through_view_has_is_refused(
+    migrated_engine: Engine, inventory_copy: int,
+) -> None:
+    copy = paths.sql_dir() / "views" / INVENTORY / f"v{inventory_copy}.sql"
+    sql = copy.read_text()
+    copy.write_text(sql.replace(",\n       i.updated_at\n", "\n").replace(
+        f"COMMENT ON COLUMN {INVENTORY}.updated_at", "-- "))
+    before = oids(migrated_engine, [INVENTORY, *sorted(CARD_VIEWS)])
+
+    with pytest.raises(ViewUpdateRefused, match=r"cannot point analytics_internal\."
+                       rf"{INVENTORY} at the new version.*new columns only at the end"):
+        update(migrated_engine, inventory_copy, revert_to_version=DEPLOYED)
+
+    assert oids(migrated_engine, [INVENTORY, *sorted(CARD_VIEWS)]) == before
     assert deployed_version(migrated_engine) == DEPLOYED
 
 

@@ -448,7 +448,7 @@ def test_downgrade_base_finishes_without_a_dropped_view_and_keeps_roles_with_mem
         with caplog.at_level(logging.WARNING):
             downgrade(source_url, "base")
         messages = " ".join(record.getMessage() for record in caplog.records)
-        assert ("analytics.sold_items_by_product was dropped by hand: rebuilt from v1.sql for "
+        assert ("analytics.sold_items_by_product was dropped by hand: rebuilt from v2.sql for "
                 "the downgrade") in messages
         assert f"role {reader} has members ({login})" in messages
         assert role_exists(source_engine, reader) and not role_exists(source_engine, refresher)

@@ -34,6 +34,8 @@ REBUILT_BY_0015 = ("metabase_executive_metrics", "metabase_platform_performance"
 # Revision 0019 updated metabase_inventory_status side by side, with the views built on it
 # (the one it created is logged once).
 REBUILT_BY_0019 = ("metabase_inventory_status", *(CARD_VIEWS - {"unsold_stock_by_product"}))
+# Revision 0020 updated the views built on it to read it through analytics_internal.
+REBUILT_BY_0020 = tuple(CARD_VIEWS)
 
 
 def statuses(engine: Engine, **options: bool) -> dict[str, ViewStatus]:
@@ -181,9 +183,9 @@ def test_the_deploy_logs_each_view_it_built_as_a_refresh(migrated_engine: Engine
             "SELECT view_name, status, method, row_count, detail FROM analytics.refresh_log "
             "WHERE triggered_by = 'migration'"
         )).all()
-    # Each revision logs the views it built: revisions 0015 and 0019 rebuilt some again.
+    # Each revision logs the views it built: revisions 0015, 0019 and 0020 rebuilt some again.
     assert sorted(entry.view_name for entry in entries) == sorted(
-        [*ALL_VIEWS, *REBUILT_BY_0015, *REBUILT_BY_0019])
+        [*ALL_VIEWS, *REBUILT_BY_0015, *REBUILT_BY_0019, *REBUILT_BY_0020])
     assert {(e.status, e.method, e.detail) for e in entries} == {
         ("succeeded", "plain", "built by the migration")}
     assert all(entry.row_count == 0 for entry in entries)  # the contract's tables are empty

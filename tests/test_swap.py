@@ -71,21 +71,21 @@ def test_a_swap_keeps_the_views_catalog_and_gives_the_new_contents(migrated_engi
 
     results = refresh_views(migrated_engine)
 
-    # Each view once: the card views were rebuilt with the inventory view.
+    # Each view once: the card views read the inventory view through its read-through
+    # view, which the swap pointed at the new rows; they were swapped on their own.
     assert sorted(result.view for result in results) == sorted(ALL_VIEWS)
     assert {result.view: result.method for result in results} == dict.fromkeys(ALL_VIEWS, "swap")
     details = {result.view: result.detail for result in results}
     assert details == {
         **dict.fromkeys(ALL_VIEWS, "built beside the old rows and swapped in"),
-        INVENTORY: "built beside the old rows and swapped in, with "
-                   + ", ".join(sorted(CARD_VIEWS)),
-        **dict.fromkeys(CARD_VIEWS, f"rebuilt with {INVENTORY}"),
+        INVENTORY: "built beside the old rows and swapped in, "
+                   f"analytics_internal.{INVENTORY} pointed at them",
     }
     # `db check` sees the swapped views as their SQL files describe them.
     with migrated_engine.connect() as connection:
         report = check_drift(connection)
     assert report.drifts == () and set(report.checked) >= ALL_VIEWS
-    # The views rebuilt with their source are up to date with it.
+    # The views refreshed after their source are up to date with it.
     assert {result.status for result in refresh_views(migrated_engine, only_stale=True)} == {
         "up_to_date"}
     for view in ALL_VIEWS:
@@ -126,12 +126,49 @@ def test_views_built_on_a_swapped_view_are_rebuilt_with_it(migrated_engine: Engi
     results = {result.view: result for result in refresh_views(migrated_engine, [INVENTORY])}
 
     assert results[INVENTORY].method == "swap"
-    assert results[INVENTORY].detail == "built beside the old rows and swapped in, with " + (
-        ", ".join(sorted(CARD_VIEWS | {"unsold_by_category"})))
+    assert results[INVENTORY].detail == ("built beside the old rows and swapped in, with "
+                                         "unsold_by_category, "
+                                         f"analytics_internal.{INVENTORY} pointed at them")
     assert catalog_of(migrated_engine, "unsold_by_category") == before
     assert contents(migrated_engine, "unsold_by_category") == recomputed(
         migrated_engine, "unsold_by_category"
     )
+
+
+def test_the_card_views_keep_their_rows_through_the_swap_and_are_refreshed_after_it(
+    migrated_engine: Engine,
+) -> None:
+    """They read the big view through analytics_internal, which the swap points at the
+    new rows: the swap neither drops nor rebuilds them; their own refresh follows."""
+    refresh_views(migrated_engine)
+    swap_everything(migrated_engine)
+    add_sales(migrated_engine, 30)
+    cards = sorted(CARD_VIEWS)
+    before = {view: contents(migrated_engine, view) for view in cards}
+    oid = "SELECT to_regclass('analytics.' || :view)::oid"
+    oids = {view: scalar(migrated_engine, oid, view=view) for view in cards}
+
+    [result] = refresh_views(migrated_engine, [INVENTORY])
+
+    assert (result.status, result.method) == ("succeeded", "swap")
+    assert scalar(migrated_engine, "SELECT count(*) FROM pg_depend d "
+                  "JOIN pg_rewrite r ON r.oid = d.objid "
+                  f"WHERE r.ev_class = 'analytics_internal.{INVENTORY}'::regclass "
+                  f"AND d.refobjid = 'analytics.{INVENTORY}'::regclass") > 0
+    assert scalar(migrated_engine, f"SELECT count(*) FROM analytics_internal.{INVENTORY}") == (
+        result.row_count)
+    for view in cards:
+        assert scalar(migrated_engine, oid, view=view) == oids[view]
+        assert contents(migrated_engine, view) == before[view]
+    assert contents(migrated_engine, "sold_items_by_product") != recomputed(
+        migrated_engine, "sold_items_by_product")
+
+    after = refresh_views(migrated_engine, only_stale=True)
+
+    refreshed = {r.view for r in after if r.status == "succeeded"}
+    assert CARD_VIEWS <= refreshed and INVENTORY not in refreshed  # stale after its swap only
+    for view in cards:
+        assert contents(migrated_engine, view) == recomputed(migrated_engine, view)
 
 
 def test_a_plain_view_reading_it_keeps_the_swap_away(migrated_engine: Engine) -> None:
@@ -217,18 +254,22 @@ def test_downgrade_records_swaps_as_plain_refreshes(source_url: str,
 def test_the_swap_locks_the_view_first_and_logs_the_rebuilt_views_before_its_locks(
     migrated_engine: Engine,
 ) -> None:
+    held = "unsold_by_category"  # a view built on the big one, reading it directly
+    execute(migrated_engine,
+            f"CREATE MATERIALIZED VIEW analytics.{held} AS "
+            f"SELECT stock_category, count(*) AS items FROM analytics.{INVENTORY} "
+            f"GROUP BY stock_category; "
+            f"CREATE UNIQUE INDEX ON analytics.{held} (stock_category)")
     refresh_views(migrated_engine)
     swap_everything(migrated_engine, attempts=1, lock_timeout="20s")
     add_sales(migrated_engine, 10)
-    held = "unsold_stock_summary"
     results: list = []
 
     with migrated_engine.connect() as reader:
         reader.execute(text(f"SELECT count(*) FROM analytics.{held}")).all()
-        # The reader's transaction stays open: it holds the card view, not the big one.
+        # The reader's transaction stays open: it holds the view built on the big one.
         refresher = threading.Thread(
-            target=lambda: results.extend(
-                refresh_views(migrated_engine, [INVENTORY, *sorted(CARD_VIEWS)])))
+            target=lambda: results.extend(refresh_views(migrated_engine, [INVENTORY, held])))
         refresher.start()
         waiting = wait_until(lambda: scalar(
             migrated_engine,
@@ -249,11 +290,11 @@ def test_the_swap_locks_the_view_first_and_logs_the_rebuilt_views_before_its_loc
     assert (held, False) in locked
     by_view = {result.view: result for result in results}
     assert by_view[INVENTORY].method == "swap" and by_view[INVENTORY].status == "succeeded"
-    assert set(by_view) == {INVENTORY} | CARD_VIEWS
-    # The rebuilt views were on record before the swap waited for the reader.
-    assert all(by_view[view].finished_at < released_at for view in CARD_VIEWS)
-    assert by_view[INVENTORY].finished_at > released_at
-    for view in (INVENTORY, *CARD_VIEWS):
+    assert set(by_view) == {INVENTORY, held}
+    # The rebuilt view was on record before the swap waited for the reader.
+    assert by_view[held].detail == f"rebuilt with {INVENTORY}"
+    assert by_view[held].finished_at < released_at < by_view[INVENTORY].finished_at
+    for view in (INVENTORY, held):
         assert contents(migrated_engine, view) == recomputed(migrated_engine, view)
 
 

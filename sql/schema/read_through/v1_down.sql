@@ -1,0 +1,2 @@
+DROP VIEW analytics_internal.metabase_inventory_status;
+DROP SCHEMA analytics_internal;
