@@ -293,3 +293,23 @@ def test_the_settings_row_cannot_be_deleted(migrated_engine: Engine) -> None:
                 connection.execute(text(statement))
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM analytics.settings")).scalar() == 1
+
+
+def test_0020_lowers_swap_min_rows_where_it_was_left_at_the_default(
+    source_url: str, source_engine: Engine,
+) -> None:
+    def swap_min_rows() -> int:
+        with source_engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT swap_min_rows FROM analytics.refresh_settings")).scalar_one()
+
+    upgrade(source_url, "0019")
+    assert swap_min_rows() == 100_000
+    upgrade(source_url)
+    assert swap_min_rows() == 10_000
+    downgrade(source_url, "0019")
+    assert swap_min_rows() == 100_000
+    with source_engine.begin() as connection:
+        connection.execute(text("UPDATE analytics.refresh_settings SET swap_min_rows = 50000"))
+    upgrade(source_url)
+    assert swap_min_rows() == 50_000  # the shop's own setting stays
