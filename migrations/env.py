@@ -123,7 +123,8 @@ def _log_builds(connection: Connection, built: dict[str, int], started: object,
 _LOCKABLE = text(
     _MARK + "SELECT array_agg(DISTINCT oid) FROM ("
     "  SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace IN "
-    "    (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('analytics', 'analytics_swap'))"
+    "    (SELECT oid FROM pg_catalog.pg_namespace "
+    "     WHERE nspname IN ('analytics', 'analytics_swap', 'analytics_internal'))"
     "  UNION SELECT d.refobjid FROM pg_catalog.pg_depend d "
     "  JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
     "  JOIN pg_catalog.pg_class v ON v.oid = r.ev_class "

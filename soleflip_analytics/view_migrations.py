@@ -366,9 +366,9 @@ def _point_read_through_at(bind: Connection, name: str, shadow: str) -> None:
     except DBAPIError as error:
         raise ViewUpdateRefused(
             f"cannot point {READ_THROUGH_SCHEMA}.{name} at the new version of {name}: "
-            f"{one_line(error)}; a read-through view takes new columns only at the end: drop "
-            "the views reading it in the same revision first (drop_view), create them again "
-            "after; nothing was changed") from error
+            f"{one_line(error)}; a read-through view takes new columns only at the end: in "
+            "the same revision, drop the views reading it (drop_view) and it first, and create "
+            "them again after; nothing was changed") from error
 
 
 _DEFINITIONS = text(
