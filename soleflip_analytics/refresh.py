@@ -10,6 +10,9 @@ refresh as interrupted). That function takes the view's refresh lock, picks a
 swap, concurrent or plain refresh, counts the rows and completes the log entry;
 an error inside it is logged there and leaves the view's previous rows in
 place. An error that escapes it (a lost connection, say) is logged from here.
+With only_stale, a view none of whose sources changed is logged up to date
+before any of that (``analytics.log_up_to_date``), in one transaction that
+takes no lock.
 
 Views are refreshed side by side on separate connections (``parallel``), a
 view as soon as the views it reads are done: of those ready, the longest of
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from threading import Condition
 from typing import Any
@@ -53,15 +56,20 @@ INTERRUPTED = "interrupted"  # its server process ended before it finished (in t
 _HELD_THE_LOCK = (SUCCEEDED, UP_TO_DATE)
 
 # For the session, around the refresh statement alone, which runs in autocommit mode.
-_SET_TIMEOUTS = text(
+# Side by side, the refreshes are the parallelism: parallel query workers on top
+# left the cores oversubscribed, every refresh and the dashboards' queries slower.
+_SET_LIMITS = text(
     "SELECT clock_timestamp(), current_setting('lock_timeout'), "
-    "current_setting('statement_timeout'), "
+    "current_setting('statement_timeout'), current_setting('max_parallel_workers_per_gather'), "
     "set_config('lock_timeout', :lock_timeout, false), "
-    "set_config('statement_timeout', :statement_timeout, false)"
+    "set_config('statement_timeout', :statement_timeout, false), "
+    "set_config('max_parallel_workers_per_gather', coalesce(:parallel_workers, "
+    "           current_setting('max_parallel_workers_per_gather')), false)"
 )
-_RESTORE_TIMEOUTS = text(
+_RESTORE_LIMITS = text(
     "SELECT set_config('lock_timeout', :lock_timeout, false), "
-    "set_config('statement_timeout', :statement_timeout, false)"
+    "set_config('statement_timeout', :statement_timeout, false), "
+    "set_config('max_parallel_workers_per_gather', :parallel_workers, false)"
 )
 _REFRESH_VIEW = text(
     "SELECT * FROM analytics.refresh_view(:view, :concurrent, :triggered_by, :only_stale, :wait)"
@@ -83,6 +91,7 @@ _REBUILT = text(
     "  ON rebuilt.refresh_xid = swap.refresh_xid AND rebuilt.id <> swap.id "
     "WHERE swap.id = ANY(:ids) ORDER BY rebuilt.id"
 )
+_LOG_UP_TO_DATE = text("SELECT * FROM analytics.log_up_to_date(:view, :triggered_by)")
 _REQUEST = text("SELECT analytics.request_refresh(:view)")
 _BEGIN = text("SELECT analytics.begin_refresh(:view, :triggered_by)")
 _HAS_REQUEST = text("SELECT analytics.has_refresh_request(:view)")
@@ -151,6 +160,8 @@ class _Options:
     triggered_by: str
     lock_timeout: str
     statement_timeout: str
+    parallel_workers: str | None = None
+    """max_parallel_workers_per_gather for each refresh; None: the session's."""
 
 
 def refresh_views(
@@ -226,7 +237,8 @@ def refresh_views(
                         done[view] = _refresh(connection, view, options, only_stale, wait)
                         _add_rebuilt(connection, done, view, targets)
             else:
-                _refresh_side_by_side(engine, order, reads, workers, options, only_stale, wait,
+                _refresh_side_by_side(engine, order, reads, workers,
+                                      replace(options, parallel_workers="0"), only_stale, wait,
                                       done)
         except DBAPIError as error:
             message = _message(error)
@@ -308,6 +320,8 @@ def _add_rebuilt(connection: Connection, done: dict[str, list[RefreshResult]], v
 
 def _refresh(connection: Connection, view: str, options: _Options, only_stale: bool,
              wait: bool) -> list[RefreshResult]:
+    if only_stale and (up_to_date := _log_if_up_to_date(connection, view, options)):
+        return [up_to_date]
     results = [_attempt(connection, view, options, only_stale=only_stale, wait=wait)]
     # A request that arrived while this refresh ran came after its snapshot
     # (the refresh deleted the ones it saw): refresh once more.
@@ -392,11 +406,12 @@ def _attempt(
     connection.execution_options(isolation_level="AUTOCOMMIT")
     try:
         with connection.begin():  # no BEGIN is sent in autocommit mode
-            started, lock_timeout, statement_timeout = connection.execute(
-                _SET_TIMEOUTS,
+            started, lock_timeout, statement_timeout, parallel_workers = connection.execute(
+                _SET_LIMITS,
                 {"lock_timeout": options.lock_timeout,
-                 "statement_timeout": options.statement_timeout},
-            ).one()[:3]
+                 "statement_timeout": options.statement_timeout,
+                 "parallel_workers": options.parallel_workers},
+            ).one()[:4]
             try:
                 row = connection.execute(
                     _REFRESH_VIEW,
@@ -406,8 +421,9 @@ def _attempt(
                 ).mappings().one()
             finally:
                 if not connection.invalidated:  # a lost connection is reported below
-                    connection.execute(_RESTORE_TIMEOUTS, {
-                        "lock_timeout": lock_timeout, "statement_timeout": statement_timeout})
+                    connection.execute(_RESTORE_LIMITS, {
+                        "lock_timeout": lock_timeout, "statement_timeout": statement_timeout,
+                        "parallel_workers": parallel_workers})
     except DBAPIError as error:
         failure = error
     finally:
@@ -416,6 +432,21 @@ def _attempt(
     if failure is not None:
         return _log_failure(connection, entry, view, options.triggered_by, started, failure)
     return RefreshResult.from_log(row)
+
+
+def _log_if_up_to_date(connection: Connection, view: str,
+                       options: _Options) -> RefreshResult | None:
+    """Log ``view`` up to date, without its refresh lock, when no source changed since
+    its last successful refresh and nobody asked for one; None otherwise.
+
+    One round trip and a commit that does not wait for the disk
+    (analytics.log_up_to_date): with nothing changed, a view costs no committed
+    start entry and no refresh routine.
+    """
+    with connection.begin():
+        row = connection.execute(_LOG_UP_TO_DATE, {
+            "view": view, "triggered_by": options.triggered_by}).mappings().first()
+    return None if row is None else RefreshResult.from_log(row)
 
 
 def _has_request(connection: Connection, view: str) -> bool:

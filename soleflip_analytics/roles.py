@@ -35,11 +35,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from alembic import context
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError
 
 from soleflip_analytics.catalog import known_views
@@ -101,6 +101,12 @@ PRIVILEGES_0016: Mapping[str, tuple[str, ...]] = {
         "analytics.relation_oid(text, name[]), analytics.is_tracked(oid), "
         "analytics.check_refresh_arguments(text, boolean, text, boolean, boolean)",
     ),
+}
+
+# What revision 0021 grants besides (and its downgrade revokes). Released: never edit it.
+PRIVILEGES_0021: Privileges = {
+    READER: (),
+    REFRESHER: ("EXECUTE ON FUNCTION analytics.log_up_to_date(text, text)",),
 }
 
 logger = logging.getLogger(__name__)
@@ -287,10 +293,29 @@ def _drop_role(connection: Connection, name: str) -> None:
         savepoint.commit()
 
 
-def _package_roles(connection: Connection) -> list:
+def _package_roles(connection: Connection) -> Sequence[Row]:
     return connection.execute(
         text("SELECT role_name::text, purpose FROM analytics.package_roles ORDER BY purpose")
     ).all()
+
+
+def _grant_to(connection: Connection, role: Row, privileges: Privileges) -> None:
+    for privilege in privileges[role.purpose]:
+        connection.exec_driver_sql(f"GRANT {privilege} TO {_quote(connection, role.role_name)}")
+
+
+def grant(connection: Connection, privileges: Privileges) -> None:
+    """Grant each of the package's roles what ``privileges`` lists for its purpose."""
+    for role in _package_roles(connection):
+        _grant_to(connection, role, privileges)
+
+
+def revoke(connection: Connection, privileges: Privileges) -> None:
+    """Revoke what grant() granted."""
+    for role in _package_roles(connection):
+        for privilege in privileges[role.purpose]:
+            connection.exec_driver_sql(
+                f"REVOKE {privilege} FROM {_quote(connection, role.role_name)}")
 
 
 def grant_privileges(connection: Connection) -> None:
@@ -300,9 +325,7 @@ def grant_privileges(connection: Connection) -> None:
     has no business there.
     """
     for role in _package_roles(connection):
-        for privilege in PRIVILEGES_0016[role.purpose]:
-            connection.exec_driver_sql(
-                f"GRANT {privilege} TO {_quote(connection, role.role_name)}")
+        _grant_to(connection, role, PRIVILEGES_0016)
         if role.purpose == READER:
             connection.exec_driver_sql(
                 f"REVOKE ALL ON analytics.refresh_locks FROM {_quote(connection, role.role_name)}")
@@ -310,10 +333,7 @@ def grant_privileges(connection: Connection) -> None:
 
 def revoke_privileges(connection: Connection) -> None:
     """Revoke what grant_privileges granted."""
-    for role in _package_roles(connection):
-        for privilege in PRIVILEGES_0016[role.purpose]:
-            connection.exec_driver_sql(
-                f"REVOKE {privilege} FROM {_quote(connection, role.role_name)}")
+    revoke(connection, PRIVILEGES_0016)
 
 
 def grant_refresh_tier(connection: Connection) -> None:

@@ -263,6 +263,26 @@ def test_only_stale_sees_a_write_that_was_in_progress_when_the_refresh_started(
     assert again.status == "up_to_date"
 
 
+def test_only_stale_finds_an_up_to_date_view_without_waiting_for_its_refresh_lock(
+    migrated_engine: Engine,
+) -> None:
+    view = "metabase_executive_metrics"
+    refresh_views(migrated_engine, [view])
+    with migrated_engine.connect() as refresher:  # as a running refresh of the view does
+        refresher.execute(text("SELECT FROM analytics.refresh_locks WHERE view_name = :view "
+                               "FOR UPDATE"), {"view": view})
+        [current] = refresh_views(migrated_engine, [view], only_stale=True, statement_timeout=1)
+        add_sales(migrated_engine, 1)
+        [stale] = refresh_views(migrated_engine, [view], only_stale=True, statement_timeout=1)
+        refresher.rollback()
+    assert (current.status, current.detail) == (
+        "up_to_date", "no source changed since the last successful refresh")
+    assert scalar(migrated_engine, "SELECT status FROM analytics.refresh_log WHERE id = :id",
+                  id=current.log_id) == "up_to_date"
+    # A stale view is refreshed under the lock, as ever: it waits for the holder.
+    assert stale.status == "failed" and "statement timeout" in stale.error
+
+
 def test_a_view_reading_an_untracked_table_always_counts_as_stale(
     migrated_engine: Engine,
 ) -> None:
@@ -813,3 +833,30 @@ def test_a_view_is_refreshed_as_soon_as_the_views_it_reads_are_done(
         ALL_VIEWS, "succeeded")
     finished = {result.view: result.finished_at for result in results}
     assert all(finished[view] < finished[held] for view in CARD_VIEWS)
+
+
+def test_side_by_side_every_refresh_runs_without_parallel_query_workers(
+    migrated_engine: Engine,
+) -> None:
+    """The connections are the parallelism; each gets its own setting back afterwards."""
+    execute(migrated_engine, "CREATE MATERIALIZED VIEW analytics.workers_seen AS "
+            "SELECT current_setting('max_parallel_workers_per_gather') AS workers")
+    url = migrated_engine.url.render_as_string(hide_password=False)
+    two_connections = create_engine(
+        url, pool_size=2, max_overflow=0,
+        connect_args={"options": "-c max_parallel_workers_per_gather=3"})
+    try:
+        results = refresh_views(two_connections, ["workers_seen", "metabase_executive_metrics"],
+                                parallel=2)
+        assert {result.status for result in results} == {"succeeded"}
+        assert scalar(migrated_engine, "SELECT workers FROM analytics.workers_seen") == "0"
+        with two_connections.connect() as first, two_connections.connect() as second:
+            assert [connection.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one()
+                    for connection in (first, second)] == ["3", "3"]
+            # One view at a time on a connection: the session's own setting.
+            first.rollback()
+            refresh_views(first, ["workers_seen"])
+            seen = first.execute(text("SELECT workers FROM analytics.workers_seen"))
+            assert seen.scalar_one() == "3"
+    finally:
+        two_connections.dispose()

@@ -61,6 +61,7 @@ REFRESHER_ROUTINES = PUBLIC_ROUTINES | {
     "analytics.request_refresh(text)",
     "analytics.has_refresh_request(text)",
     "analytics.begin_refresh(text,text)",
+    "analytics.log_up_to_date(text,text)",
     "analytics.fail_refresh(bigint,text,text)",
     "analytics.reconcile_refresh_log()",
     "analytics.log_refresh_failure(text,text,timestamp with time zone,text,text)",
@@ -345,7 +346,8 @@ def test_hostile_view_names_are_rejected_before_any_sql_runs(
     for routine in ("SELECT * FROM analytics.refresh_view(:name)",
                     "SELECT analytics.sources_have_rows(:name)",
                     "SELECT * FROM analytics.log_refresh_failure(:name, 'manual', now(), 'x', "
-                    "NULL)"):
+                    "NULL)",
+                    "SELECT * FROM analytics.log_up_to_date(:name, 'manual')"):
         with pytest.raises(ProgrammingError, match="is not a materialized view"):
             with deployment.refresher.begin() as connection:
                 connection.execute(text(routine), {"name": name})
