@@ -197,7 +197,8 @@ def refresh_views(
     against the statement timeout only. ``triggered_by`` is written to the log
     (manual, event, cron, cli, …). ``parallel``: how many views that do not read
     each other are refreshed at once, each on a connection of its own (an Engine
-    or URL is needed for that; a Connection refreshes one view at a time).
+    or URL is needed for that; a Connection refreshes one view at a time);
+    side by side, each refresh runs without parallel query workers.
 
     A failing view does not stop the others and keeps its previous rows; a view
     the migrations registered that does not exist is a failed result. The
