@@ -73,10 +73,10 @@ def draw(runs: list[dict[str, Any]], out: Path) -> Path:
     axes.plot(orders, baseline, marker="s", linewidth=2, linestyle="--", color="#7f7f7f",
               label="baseline: REFRESH … CONCURRENTLY, one view after another")
     for x, y in zip(orders, default, strict=True):
-        axes.annotate(f"{y:.1f} s", (x, y), textcoords="offset points", xytext=(-8, 8),
+        axes.annotate(f"{y:.2f} s", (x, y), textcoords="offset points", xytext=(-8, 8),
                       ha="right", color="#1f77b4", fontsize=9)
     for x, y in zip(orders, baseline, strict=True):
-        axes.annotate(f"{y:.1f} s", (x, y), textcoords="offset points", xytext=(8, -14),
+        axes.annotate(f"{y:.2f} s", (x, y), textcoords="offset points", xytext=(8, -14),
                       ha="left", color="#555555", fontsize=9)
     axes.axhline(TARGET_SECONDS, color="#d62728", linewidth=1.2, linestyle=":")
     axes.plot([TARGET_ORDERS], [TARGET_SECONDS], marker="*", markersize=14, color="#d62728",

@@ -59,12 +59,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import server_cpu
 from freshness import (  # beside this script, on sys.path when run as one
     FreshnessFigures,
     Lag,
     measure_freshness,
     report_freshness,
 )
+from server_cpu import CpuUse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from standby import StandbyFigures, measure_standby, report_standby, standby_from_json
@@ -144,6 +146,8 @@ class Refresh:
     # WAL written during the refresh (all views), and per view where measured alone.
     wal_bytes: int | None = None
     wal_per_view: dict[str, int] = field(default_factory=dict)
+    # CPU time of the server and of the machine during the refresh (server_cpu.py).
+    cpu: CpuUse | None = None
 
 
 @dataclass
@@ -224,13 +228,17 @@ def wal_lsn(engine: Engine) -> int:
 
 
 def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = False,
-                  views: list[str] | None = None, wal: Engine | None = None) -> Refresh:
-    """refresh_views() timed; with ``wal``, the WAL written meanwhile (by anyone)."""
+                  views: list[str] | None = None, wal: Engine | None = None,
+                  server_pid: int | None = None) -> Refresh:
+    """refresh_views() timed; with ``wal``, the WAL written meanwhile (by anyone); with
+    ``server_pid`` (the postmaster's), the CPU time used meanwhile."""
     wal_before = None if wal is None else wal_lsn(wal)
     started_at = datetime.now(timezone.utc)
+    cpu_before = server_cpu.read(server_pid)
     started = time.perf_counter()
     results = refresh_views(url, views, affected_by=affected_by, only_stale=only_stale)
     seconds = time.perf_counter() - started
+    cpu = server_cpu.used(cpu_before, server_cpu.read(server_pid))
     failed = [result for result in results if not result.ok]
     if failed:
         raise SystemExit(f"refresh failed: {failed}")
@@ -241,6 +249,7 @@ def timed_refresh(url: str, affected_by: str | None = None, only_stale: bool = F
         {result.view: result.status for result in results},
         {result.view: (result.finished_at - started_at).total_seconds() for result in results},
         None if wal is None else wal_lsn(wal) - wal_before,
+        cpu=cpu,
     )
 
 
@@ -290,11 +299,12 @@ def refresh_order(engine: Engine) -> list[str]:
         )).scalars())
 
 
-def baseline_refresh(engine: Engine, views: list[str]) -> Refresh:
+def baseline_refresh(engine: Engine, views: list[str], server_pid: int | None = None) -> Refresh:
     """REFRESH MATERIALIZED VIEW CONCURRENTLY of each view, one after another."""
     timings: dict[str, float] = {}
     done_after: dict[str, float] = {}
     wal: dict[str, int] = {}
+    cpu_before = server_cpu.read(server_pid)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for view in views:
             before = wal_lsn(engine)
@@ -304,7 +314,8 @@ def baseline_refresh(engine: Engine, views: list[str]) -> Refresh:
             done_after[view] = sum(timings.values())
             wal[view] = wal_lsn(engine) - before
     return Refresh(sum(timings.values()), timings, done_after=done_after,
-                   wal_bytes=sum(wal.values()), wal_per_view=wal)
+                   wal_bytes=sum(wal.values()), wal_per_view=wal,
+                   cpu=server_cpu.used(cpu_before, server_cpu.read(server_pid)))
 
 
 def card_queries() -> list[tuple[str, Any, dict[str, Any]]]:
@@ -468,6 +479,7 @@ def measure(
     machine = machine_facts()
     with LocalServer("bench", settings=SETTINGS) as server:
         url = server.url
+        server_pid = server_cpu.postmaster_pid(server.datadir)
         upgrade_seconds = timed_upgrade(server)
         create_source_contract(url)
         loaded = seed(url, orders=orders, seed=1)
@@ -476,9 +488,9 @@ def measure(
         try:
             warm_up = timed_refresh(url)
             views = refresh_order(engine)
-            baseline = baseline_refresh(engine, views)
+            baseline = baseline_refresh(engine, views, server_pid)
             with reading(url) as reader:
-                default = timed_refresh(url, wal=engine)
+                default = timed_refresh(url, wal=engine, server_pid=server_pid)
             readers = {"default": reader.figures()}
             with engine.begin() as connection:
                 inserted = connection.execute(INSERT_NEW_ORDERS, {"count": NEW_ORDERS}).rowcount
@@ -486,7 +498,8 @@ def measure(
                 raise SystemExit(f"inserted {inserted} orders, not {NEW_ORDERS}")
             with reading(url) as reader:
                 after_new_orders = timed_refresh(
-                    url, affected_by="transactions.orders", only_stale=True, wal=engine
+                    url, affected_by="transactions.orders", only_stale=True, wal=engine,
+                    server_pid=server_pid,
                 )
             readers["after_new_orders"] = reader.figures()
             only_stale_unchanged = timed_refresh(url, only_stale=True)
@@ -646,6 +659,7 @@ def report(results: Results) -> str:
         f"{results.default.seconds:>10.2f}",
         "",
         *report_done_after_and_wal(results),
+        *report_cpu(results),
         "",
         f"warm-up refresh, all views: {results.warm_up.seconds:.2f} s",
     ]
@@ -728,6 +742,22 @@ def report_done_after_and_wal(results: Results) -> list[str]:
     return lines
 
 
+def report_cpu(results: Results) -> list[str]:
+    """The server's CPU time in each timed refresh of all views, against the machine's."""
+    lines = []
+    for name, refresh in (("baseline", results.baseline), ("default", results.default),
+                          (f"after {NEW_ORDERS:,} new orders", results.after_new_orders)):
+        if refresh.cpu is None:
+            continue
+        cpu = refresh.cpu
+        lines.append(
+            f"CPU, {name}: server {cpu.server:.1f} core-s in {refresh.seconds:.2f} s "
+            f"({cpu.server / refresh.seconds:.2f} of {cpu.cores} cores; its work alone needs "
+            f"{cpu.floor_seconds:.2f} s on them), machine busy {cpu.machine_busy:.1f} of "
+            f"{cpu.machine_all:.1f} core-s")
+    return lines
+
+
 def results_to_json(results: Results) -> str:
     return json.dumps(asdict(results), indent=2) + "\n"
 
@@ -739,6 +769,8 @@ def results_from_json(source: str) -> Results:
                  "alone"):
         if data.get(name) is not None:
             data[name] = Refresh(**data[name])
+            if data[name].cpu is not None:
+                data[name].cpu = CpuUse(**data[name].cpu)
     if data.get("freshness") is not None:
         data["freshness"]["lags"] = {view: Lag(**lag)
                                      for view, lag in data["freshness"]["lags"].items()}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -99,6 +101,28 @@ def test_each_view_is_done_within_its_refresh_and_wal_is_counted(results: Any) -
     assert results.headline_views == [
         "metabase_customer_geography", "metabase_executive_metrics",
         "metabase_platform_performance", "sold_items_by_product"]
+
+
+def test_cpu_of_the_server_is_counted_in_each_refresh_of_all_views(bench: ModuleType,
+                                                                   results: Any) -> None:
+    report = bench.report(results)
+    for name, refresh in (("baseline", results.baseline), ("default", results.default),
+                          ("after 1,000 new orders", results.after_new_orders)):
+        cpu = refresh.cpu
+        assert cpu is not None, name
+        assert 0 < cpu.server <= cpu.machine_busy + 0.5  # ticks of many processes rounded
+        assert cpu.machine_busy <= cpu.machine_all
+        assert cpu.floor_seconds == pytest.approx(cpu.server / cpu.cores)
+        assert f"CPU, {name}: server {cpu.server:.1f} core-s" in report
+
+
+def test_cpu_of_a_process_includes_the_children_it_has_ended() -> None:
+    # A server's parallel and autovacuum workers end before the refresh does.
+    server_cpu = _benchmark_module("server_cpu")
+    before = server_cpu.process_cpu(os.getpid())
+    spin = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", spin], check=True)
+    assert server_cpu.process_cpu(os.getpid()) - before >= 0.45
 
 
 def test_freshness_lag_of_every_order(results: Any) -> None:
